@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Starts a fresh demo on spare ports, runs the Playwright journeys in end2end/ against it, stops it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+data_dir=target/e2e-data
+rm -rf "$data_dir"
+cargo build --locked -p renkei
+log=target/e2e-demo.log
+target/debug/renkei demo --data-dir "$data_dir" --portal-port 3300 --requester-port 8301 --provider-port 8302 >"$log" 2>&1 &
+demo_pid=$!
+trap 'kill $demo_pid 2>/dev/null || true; wait $demo_pid 2>/dev/null || true' EXIT
+
+for _ in $(seq 1 240); do
+  [ -f "$data_dir/demo.json" ] && break
+  if ! kill -0 $demo_pid 2>/dev/null; then
+    echo "e2e: the demo exited early:" >&2
+    cat "$log" >&2
+    exit 1
+  fi
+  sleep 0.5
+done
+[ -f "$data_dir/demo.json" ] || { echo "e2e: the demo did not start within 120 s" >&2; cat "$log" >&2; exit 1; }
+
+RENKEI_DEMO_JSON="$PWD/$data_dir/demo.json" node --test end2end/tests/

@@ -1,0 +1,285 @@
+//! `renkei demo`: a portal, a provider node serving real NTA data converted by the WASM plugin, and a
+//! requester node, wired together on loopback with SQLite files under one data directory.
+
+use crate::{
+    dataset::{self, LoadReport},
+    keys::NodeKey,
+    node::{self, ApprovedClient, KnownProvider, LocalSystem, NodeConfig, NodeState, ProvidedApi, ProviderConfig, RequesterConfig},
+    plugin_host::PluginHost,
+    portal::{self, PortalConfig, PortalState},
+    storage::{self, entity::{portal_api, portal_node}},
+};
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+pub const PROVIDER_ID: &str = "nta-provider";
+pub const REQUESTER_ID: &str = "grant-requester";
+pub const DATASET: &str = "nta-corporations";
+pub const API_SLUG: &str = "nta-corporations";
+pub const API_PATH_TEMPLATE: &str = "/v1/corporations/{number}";
+const SYSTEM_USER: &str = "grant-system";
+
+#[derive(Clone, Debug)]
+pub struct DemoOptions {
+    pub data_dir: PathBuf,
+    /// 0 picks a free port (tests).
+    pub portal_port: u16,
+    pub requester_port: u16,
+    pub provider_port: u16,
+    /// The NTA converter component.
+    pub plugin: PathBuf,
+    /// NTA files loaded in order on first start.
+    pub inputs: Vec<PathBuf>,
+    pub site_root: PathBuf,
+}
+
+impl DemoOptions {
+    /// Paths relative to a checkout of the repository.
+    pub fn in_repo(repo: &Path, data_dir: PathBuf) -> DemoOptions {
+        DemoOptions {
+            data_dir,
+            portal_port: 3000,
+            requester_port: 8101,
+            provider_port: 8102,
+            plugin: repo.join("target/wasm32-wasip2/release/nta_corporate_number.wasm"),
+            inputs: vec![
+                repo.join("demo/data/nta_webapi_v2_diff_20170101-20170110_p1.sjis.csv"),
+                repo.join("demo/data/nta_sabun_20210714.utf8.csv"),
+            ],
+            site_root: repo.join("target/site"),
+        }
+    }
+}
+
+/// What `demo.json` holds: everything a script needs to drive the demo.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DemoInfo {
+    pub portal_url: String,
+    pub requester_node_url: String,
+    pub provider_node_url: String,
+    pub requester_basic_user: String,
+    pub requester_basic_password: String,
+    pub provider_client_id: String,
+    pub requester_client_id: String,
+    pub api_path_template: String,
+    pub corporate_numbers: Vec<String>,
+    pub dataset: String,
+    pub plugin_digest: String,
+}
+
+pub struct Demo {
+    pub info: DemoInfo,
+    pub portal: Arc<PortalState>,
+    pub provider: Arc<NodeState>,
+    pub requester: Arc<NodeState>,
+    /// The load done at this start (none when the data directory already held the dataset).
+    pub load: Option<LoadReport>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SystemCredentials {
+    user: String,
+    password: String,
+}
+
+pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
+    let dir = &options.data_dir;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating data directory {}", dir.display()))?;
+    let bind = |port: u16| async move {
+        tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .with_context(|| format!("port {port} on 127.0.0.1 is not free (choose others with the --*-port options)"))
+    };
+    let portal_listener = bind(options.portal_port).await?;
+    let requester_listener = bind(options.requester_port).await?;
+    let provider_listener = bind(options.provider_port).await?;
+    let url = |l: &tokio::net::TcpListener| -> anyhow::Result<String> { Ok(format!("http://{}", l.local_addr()?)) };
+    let (portal_url, requester_url, provider_url) = (url(&portal_listener)?, url(&requester_listener)?, url(&provider_listener)?);
+
+    let credentials = system_credentials(&dir.join("requester-system.json"))?;
+    let provider_key_file = dir.join("provider.key.pem");
+    let requester_key_file = dir.join("requester.key.pem");
+    let provider_key = NodeKey::load_or_generate(&provider_key_file)?;
+    let requester_key = NodeKey::load_or_generate(&requester_key_file)?;
+
+    let portal = PortalState::open(PortalConfig {
+        listen: portal_listener.local_addr()?.to_string(),
+        database_url: storage::sqlite_url(&dir.join("portal.db")),
+        key_file: dir.join("portal.key.pem"),
+        site_root: options.site_root.clone(),
+    })
+    .await?;
+    for (client_id, organisation, endpoint, key) in [
+        (PROVIDER_ID, "国税庁データ提供者 (demo provider)", &provider_url, &provider_key),
+        (REQUESTER_ID, "補助金申請システム (demo requester)", &requester_url, &requester_key),
+    ] {
+        portal
+            .register_node(portal_node::Model {
+                client_id: client_id.to_owned(),
+                organisation: organisation.to_owned(),
+                endpoint: endpoint.clone(),
+                public_key: key.public_b64(),
+            })
+            .await?;
+    }
+    portal.publish_api(catalogue_entry()).await?;
+
+    let scopes = vec!["basic".to_owned()];
+    let provider = NodeState::open(NodeConfig {
+        client_id: PROVIDER_ID.to_owned(),
+        organisation: "国税庁データ提供者 (demo provider)".to_owned(),
+        listen: provider_listener.local_addr()?.to_string(),
+        database_url: storage::sqlite_url(&dir.join("provider.db")),
+        key_file: provider_key_file,
+        portal_url: Some(portal_url.clone()),
+        provider: Some(ProviderConfig {
+            api: ProvidedApi { name: API_SLUG.to_owned(), dataset: DATASET.to_owned(), scopes: scopes.clone() },
+            clients: vec![ApprovedClient {
+                client_id: REQUESTER_ID.to_owned(),
+                public_key: requester_key.public_b64(),
+                scopes: scopes.clone(),
+            }],
+        }),
+        requester: None,
+    })
+    .await?;
+    let requester = NodeState::open(NodeConfig {
+        client_id: REQUESTER_ID.to_owned(),
+        organisation: "補助金申請システム (demo requester)".to_owned(),
+        listen: requester_listener.local_addr()?.to_string(),
+        database_url: storage::sqlite_url(&dir.join("requester.db")),
+        key_file: requester_key_file,
+        portal_url: Some(portal_url.clone()),
+        provider: None,
+        requester: Some(RequesterConfig {
+            systems: vec![LocalSystem {
+                user: credentials.user.clone(),
+                password_hash: crate::password::hash(&credentials.password),
+            }],
+            providers: vec![KnownProvider { client_id: PROVIDER_ID.to_owned(), endpoint: provider_url.clone() }],
+        }),
+    })
+    .await?;
+
+    let load = match dataset::active(&provider.db, DATASET).await? {
+        Some(_) => None,
+        None => {
+            let wasm = std::fs::read(&options.plugin).with_context(|| {
+                format!("reading the NTA plugin {} (build it with scripts/build-plugins.sh)", options.plugin.display())
+            })?;
+            let host = PluginHost::new(crate::plugin_host::SandboxPolicy::default())?;
+            let plugin = host.load(&wasm)?;
+            Some(dataset::load(&provider.db, &plugin, DATASET, &options.inputs).await?)
+        }
+    };
+    let active = dataset::active(&provider.db, DATASET).await?.context("the dataset has no active version")?;
+
+    portal::serve_listener(portal.clone(), portal_listener).await?;
+    node::serve_listener(provider.clone(), provider_listener)?;
+    node::serve_listener(requester.clone(), requester_listener)?;
+
+    let info = DemoInfo {
+        portal_url,
+        requester_node_url: requester_url,
+        provider_node_url: provider_url,
+        requester_basic_user: credentials.user,
+        requester_basic_password: credentials.password,
+        provider_client_id: PROVIDER_ID.to_owned(),
+        requester_client_id: REQUESTER_ID.to_owned(),
+        api_path_template: API_PATH_TEMPLATE.to_owned(),
+        corporate_numbers: dataset::sample_numbers(&provider.db, DATASET, 5).await?,
+        dataset: DATASET.to_owned(),
+        plugin_digest: active.plugin_digest,
+    };
+    let json = serde_json::to_string_pretty(&info)?;
+    write_private(&dir.join("demo.json"), json.as_bytes())?;
+    Ok(Demo { info, portal, provider, requester, load })
+}
+
+/// The local system's Basic credentials at the requester node: generated at first start, then kept.
+fn system_credentials(path: &Path) -> anyhow::Result<SystemCredentials> {
+    if path.exists() {
+        let text = std::fs::read_to_string(path)?;
+        return serde_json::from_str(&text).with_context(|| format!("{} is not valid credentials JSON", path.display()));
+    }
+    let credentials = SystemCredentials { user: SYSTEM_USER.to_owned(), password: crate::password::generate() };
+    write_private(path, serde_json::to_string_pretty(&credentials)?.as_bytes())?;
+    Ok(credentials)
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(bytes)?;
+    Ok(())
+}
+
+fn catalogue_entry() -> portal_api::Model {
+    portal_api::Model {
+        id: 0,
+        slug: API_SLUG.to_owned(),
+        name: "法人基本情報 (国税庁法人番号) / Corporate basic information".to_owned(),
+        summary: "法人番号から商号・所在地などの基本情報を法人標準データ (Basic) で返します。Basic facts of a corporation by corporate number, as standard data.".to_owned(),
+        description: "The provider node serves the National Tax Agency's corporate-number data, converted to the standard \
+            corporate data (Basic block) by the sandboxed nta-corporate-number WebAssembly plugin. NTA facts without a \
+            standard slot (kind, process, closure, successor, English name…) are in the x-nta block. Each answer's meta \
+            names the dataset, source file and its SHA-256, the as-of date and the plugin digest. \
+            出典：国税庁法人番号公表サイト（国税庁）"
+            .to_owned(),
+        provider: "国税庁データ提供者 (demo provider)".to_owned(),
+        provider_client_id: PROVIDER_ID.to_owned(),
+        categories: serde_json::json!(["法人基本情報", "国税庁", "Corporate registry"]).to_string(),
+        scopes: serde_json::json!(["basic"]).to_string(),
+        consent_required: false,
+        path_template: API_PATH_TEMPLATE.to_owned(),
+        openapi: include_str!("demo/nta-corporations.openapi.json").to_owned(),
+    }
+}
+
+/// What the demo prints once it runs.
+pub fn banner(info: &DemoInfo, load: Option<&LoadReport>) -> String {
+    let number = info.corporate_numbers.first().cloned().unwrap_or_else(|| "1010001072706".to_owned());
+    let mut out = String::new();
+    if let Some(load) = load {
+        out.push_str(&format!(
+            "Loaded dataset {} (version {}): {} records, {} rejected rows, plugin sha256 {}\n",
+            load.dataset, load.version, load.records, load.rejects, load.plugin_digest
+        ));
+        for s in &load.sources {
+            out.push_str(&format!(
+                "  {} ({} bytes, sha256 {}…, as of {}): {} records, {} rejected\n",
+                s.file,
+                s.bytes,
+                &s.sha256[..12],
+                s.as_of.as_deref().unwrap_or("?"),
+                s.records,
+                s.rejects
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "\nrenkei demo is running.\n\
+         \n  Portal (catalogue, API detail, exchange log):  {portal}/\n\
+         \x20 Requester node (your system calls this):      {req}\n\
+         \x20 Provider node (serves the NTA dataset):       {prov}\n\
+         \nThe main job — ask the requester node for a corporation's standard data:\n\
+         \n  curl -s -u '{user}:{pw}' \\\n    -d 'call_api=/v1/corporations/{number}&client_id={client}&method=GET&scope=basic' \\\n    {req}/v1/reception_jizen\n\
+         \nThen open {portal}/logs to see both nodes' records of the exchange.\n\
+         Details for scripts: demo.json in the data directory. Stop with Ctrl-C.\n",
+        portal = info.portal_url,
+        req = info.requester_node_url,
+        prov = info.provider_node_url,
+        user = info.requester_basic_user,
+        pw = info.requester_basic_password,
+        client = info.provider_client_id,
+    ));
+    out
+}

@@ -1,0 +1,15 @@
+//! renkei: the portal, the nodes, datasets (ConnectBox) and the plugin host, as one library behind one binary.
+
+pub mod api_error;
+pub mod bench;
+pub mod dataset;
+pub mod demo;
+pub mod jst;
+pub mod keys;
+pub mod node;
+pub mod password;
+pub mod plugin_host;
+pub mod portal;
+pub mod portal_ui;
+pub mod storage;
+pub mod token;

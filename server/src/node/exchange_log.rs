@@ -1,0 +1,235 @@
+//! A node's exchange log: append-only, hash-chained records, shipped to the portal in order.
+
+use crate::{jst, storage::entity::exchange_record};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::Expr,
+};
+use sha2::{Digest, Sha256};
+use tokio::sync::Mutex;
+
+/// The `prev_hash` of a node's first record.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One exchange step as a node saw it.
+#[derive(Clone, Debug, Default)]
+pub struct NewExchange {
+    pub request_id: String,
+    pub role: &'static str,
+    pub requester: String,
+    pub provider: String,
+    pub api: String,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub latency_ms: f64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub scopes: Vec<String>,
+    pub corporate_number: Option<String>,
+    pub error_code: Option<String>,
+}
+
+pub struct ExchangeLog {
+    db: DatabaseConnection,
+    /// `(last seq, last hash)`; the lock also serialises appends so the chain has no forks.
+    head: Mutex<(i64, String)>,
+}
+
+impl ExchangeLog {
+    pub async fn open(db: DatabaseConnection) -> Result<ExchangeLog, DbErr> {
+        let last = exchange_record::Entity::find()
+            .order_by_desc(exchange_record::Column::Seq)
+            .one(&db)
+            .await?;
+        let head = last.map(|r| (r.seq, r.hash)).unwrap_or((0, GENESIS.to_owned()));
+        Ok(ExchangeLog { db, head: Mutex::new(head) })
+    }
+
+    pub async fn append(&self, e: NewExchange) -> Result<exchange_record::Model, DbErr> {
+        let mut head = self.head.lock().await;
+        let outcome = if (200..300).contains(&e.status) { "ok" } else { "error" };
+        let mut record = exchange_record::Model {
+            seq: head.0 + 1,
+            request_id: e.request_id,
+            time: jst::now_rfc3339(),
+            role: e.role.to_owned(),
+            requester: e.requester,
+            provider: e.provider,
+            api: e.api,
+            method: e.method,
+            path: e.path,
+            status: i32::from(e.status),
+            latency_ms: (e.latency_ms * 1000.0).round() / 1000.0,
+            bytes_in: e.bytes_in as i64,
+            bytes_out: e.bytes_out as i64,
+            scopes: e.scopes.join(" "),
+            corporate_number: e.corporate_number,
+            outcome: outcome.to_owned(),
+            error_code: e.error_code,
+            prev_hash: head.1.clone(),
+            hash: String::new(),
+            shipped: false,
+        };
+        record.hash = record_hash(&record);
+        let active = exchange_record::ActiveModel {
+            seq: Set(record.seq),
+            request_id: Set(record.request_id.clone()),
+            time: Set(record.time.clone()),
+            role: Set(record.role.clone()),
+            requester: Set(record.requester.clone()),
+            provider: Set(record.provider.clone()),
+            api: Set(record.api.clone()),
+            method: Set(record.method.clone()),
+            path: Set(record.path.clone()),
+            status: Set(record.status),
+            latency_ms: Set(record.latency_ms),
+            bytes_in: Set(record.bytes_in),
+            bytes_out: Set(record.bytes_out),
+            scopes: Set(record.scopes.clone()),
+            corporate_number: Set(record.corporate_number.clone()),
+            outcome: Set(record.outcome.clone()),
+            error_code: Set(record.error_code.clone()),
+            prev_hash: Set(record.prev_hash.clone()),
+            hash: Set(record.hash.clone()),
+            shipped: Set(false),
+        };
+        exchange_record::Entity::insert(active).exec(&self.db).await?;
+        *head = (record.seq, record.hash.clone());
+        Ok(record)
+    }
+
+    /// The oldest records not yet delivered to the portal, in chain order.
+    pub async fn unshipped(&self, limit: u64) -> Result<Vec<exchange_record::Model>, DbErr> {
+        exchange_record::Entity::find()
+            .filter(exchange_record::Column::Shipped.eq(false))
+            .order_by_asc(exchange_record::Column::Seq)
+            .limit(limit)
+            .all(&self.db)
+            .await
+    }
+
+    pub async fn mark_shipped(&self, up_to_seq: i64) -> Result<(), DbErr> {
+        exchange_record::Entity::update_many()
+            .col_expr(exchange_record::Column::Shipped, Expr::value(true))
+            .filter(exchange_record::Column::Seq.lte(up_to_seq))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Newest first.
+    pub async fn recent(&self, limit: u64) -> Result<Vec<exchange_record::Model>, DbErr> {
+        exchange_record::Entity::find()
+            .order_by_desc(exchange_record::Column::Seq)
+            .limit(limit)
+            .all(&self.db)
+            .await
+    }
+}
+
+/// SHA-256 (hex) over the record's fields in a fixed order, chained to the previous record's hash.
+/// `shipped` is delivery state, not evidence, and is left out.
+pub fn record_hash(r: &exchange_record::Model) -> String {
+    let canonical = serde_json::json!([
+        r.seq,
+        r.request_id,
+        r.time,
+        r.role,
+        r.requester,
+        r.provider,
+        r.api,
+        r.method,
+        r.path,
+        r.status,
+        r.latency_ms,
+        r.bytes_in,
+        r.bytes_out,
+        r.scopes,
+        r.corporate_number,
+        r.outcome,
+        r.error_code,
+        r.prev_hash,
+    ]);
+    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+}
+
+/// Where a chain first breaks.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ChainError {
+    #[error("record {seq}: its hash does not match its content")]
+    Altered { seq: i64 },
+    #[error("record {seq}: it does not follow the record before it (removed or re-ordered records)")]
+    Unlinked { seq: i64 },
+}
+
+/// Checks a run of consecutive records, the first linking to `prev_hash`.
+pub fn verify_chain(prev_hash: &str, records: &[exchange_record::Model]) -> Result<(), ChainError> {
+    let mut prev = prev_hash;
+    let mut expected_seq = records.first().map(|r| r.seq);
+    for r in records {
+        if r.prev_hash != prev || Some(r.seq) != expected_seq {
+            return Err(ChainError::Unlinked { seq: r.seq });
+        }
+        if record_hash(r) != r.hash {
+            return Err(ChainError::Altered { seq: r.seq });
+        }
+        prev = &r.hash;
+        expected_seq = Some(r.seq + 1);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn log_with(n: usize) -> (ExchangeLog, Vec<exchange_record::Model>) {
+        let db = crate::storage::open("sqlite::memory:").await.unwrap();
+        let log = ExchangeLog::open(db).await.unwrap();
+        let mut out = Vec::new();
+        for i in 0..n {
+            let record = log
+                .append(NewExchange {
+                    request_id: format!("r{i}"),
+                    role: "provider",
+                    status: 200,
+                    method: "GET".into(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            out.push(record);
+        }
+        (log, out)
+    }
+
+    #[tokio::test]
+    async fn chain_verifies_and_detects_tampering() {
+        let (log, records) = log_with(3).await;
+        assert_eq!(records[0].prev_hash, GENESIS);
+        assert_eq!(records[1].prev_hash, records[0].hash);
+        let mut stored = log.recent(10).await.unwrap();
+        stored.reverse();
+        assert_eq!(verify_chain(GENESIS, &stored), Ok(()));
+
+        let mut altered = stored.clone();
+        altered[1].status = 500;
+        assert_eq!(verify_chain(GENESIS, &altered), Err(ChainError::Altered { seq: 2 }));
+
+        let removed = vec![stored[0].clone(), stored[2].clone()];
+        assert_eq!(verify_chain(GENESIS, &removed), Err(ChainError::Unlinked { seq: 3 }));
+
+        let reordered = vec![stored[1].clone(), stored[0].clone()];
+        assert_eq!(verify_chain(GENESIS, &reordered), Err(ChainError::Unlinked { seq: 2 }));
+    }
+
+    #[tokio::test]
+    async fn shipping_marks_in_order() {
+        let (log, _) = log_with(3).await;
+        assert_eq!(log.unshipped(10).await.unwrap().len(), 3);
+        log.mark_shipped(2).await.unwrap();
+        let left = log.unshipped(10).await.unwrap();
+        assert_eq!(left.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![3]);
+    }
+}

@@ -1,0 +1,272 @@
+//! Requester side: authenticates the organisation's own system, signs a request token, calls the provider node.
+//!
+//! `POST /v1/reception_jizen` keeps gBizConnect's form interface and error texts so existing systems work
+//! unchanged; `POST /v1/requests` is the same thing as JSON.
+
+use super::{KnownProvider, NodeState, exchange_log::NewExchange};
+use crate::{api_error::ApiError, token};
+use axum::{
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use base64::{Engine, engine::general_purpose::STANDARD};
+use serde::Deserialize;
+use std::{sync::Arc, time::Instant};
+
+/// A call the local system asked for, whichever interface it used.
+struct Outbound<'a> {
+    provider: &'a KnownProvider,
+    method: String,
+    path: String,
+    scopes: Vec<String>,
+}
+
+pub async fn reception_jizen(State(state): State<Arc<NodeState>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(e) = authenticate(&state, &headers) {
+        return e;
+    }
+    let outbound = match parse_jizen(&state, &body) {
+        Ok(o) => o,
+        Err(e) => return e.into_response(),
+    };
+    forward(&state, outbound).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonRequest {
+    /// The provider node's client id.
+    pub provider: String,
+    #[serde(default = "get")]
+    pub method: String,
+    /// Path at the provider node, e.g. `/v1/corporations/1180301018771`.
+    pub path: String,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+fn get() -> String {
+    "GET".to_owned()
+}
+
+pub async fn send_request(State(state): State<Arc<NodeState>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(e) = authenticate(&state, &headers) {
+        return e;
+    }
+    let request: JsonRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return ApiError::bad_request("invalid_body", format!("request body: {e}")).into_response(),
+    };
+    let Some(provider) = find_provider(&state, &request.provider) else {
+        return ApiError::bad_request("unknown_provider", format!("provider {:?} is not configured at this node", request.provider))
+            .into_response();
+    };
+    if let Err(e) = check_call(&request.method, &request.path) {
+        return e.into_response();
+    }
+    forward(&state, Outbound { provider, method: request.method, path: request.path, scopes: request.scopes }).await
+}
+
+fn find_provider<'a>(state: &'a NodeState, client_id: &str) -> Option<&'a KnownProvider> {
+    state.config.requester.as_ref()?.providers.iter().find(|p| p.client_id == client_id)
+}
+
+/// HTTP Basic against the configured local systems; the response for a failure is ready to return.
+fn authenticate(state: &NodeState, headers: &HeaderMap) -> Result<String, Response> {
+    let unauthorized = || {
+        let mut response = ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized").into_response();
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"renkei node\""));
+        response
+    };
+    let credentials = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b64| STANDARD.decode(b64.trim()).ok())
+        .and_then(|raw| String::from_utf8(raw).ok())
+        .ok_or_else(unauthorized)?;
+    let (user, password) = credentials.split_once(':').ok_or_else(unauthorized)?;
+    let systems = state.config.requester.as_ref().map(|r| r.systems.as_slice()).unwrap_or_default();
+    let system = systems.iter().find(|s| s.user == user).ok_or_else(|| {
+        tracing::warn!(user, "basic auth: unknown local system");
+        unauthorized()
+    })?;
+    if crate::password::verify(password, &system.password_hash) {
+        Ok(user.to_owned())
+    } else {
+        tracing::warn!(user, "basic auth: wrong password");
+        Err(unauthorized())
+    }
+}
+
+/// Parses the gBizConnect form: `call_api`, `client_id`, `method`, `scope` (unknown fields ignored).
+fn parse_jizen<'a>(state: &'a NodeState, body: &[u8]) -> Result<Outbound<'a>, ApiError> {
+    if body.is_empty() {
+        return Err(ApiError::bad_request("no_body", "No Request Body."));
+    }
+    let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("invalid_form", "The request body is not UTF-8."))?;
+    let mut fields: Vec<(String, String)> = Vec::new();
+    let mut problems = Vec::new();
+    for part in text.split('&').filter(|p| !p.is_empty()) {
+        match part.matches('=').count() {
+            0 => problems.push(format!("This parameter[{part}] does not contain equals.")),
+            1 => {
+                let (name, value) = form_urlencoded::parse(part.as_bytes()).next().unwrap_or_default();
+                let (name, value) = (name.into_owned(), value.into_owned());
+                if name != "header" && fields.iter().any(|(n, _)| *n == name) {
+                    problems.push(format!("This parameter[{name}] has multiple keys."));
+                } else {
+                    fields.push((name, value));
+                }
+            }
+            _ => problems.push(format!("This parameter[{part}] contains multiple equals.")),
+        }
+    }
+    if !problems.is_empty() {
+        problems.dedup();
+        return Err(ApiError::bad_request("invalid_form", problems.join(",")));
+    }
+    let field = |name: &str| fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+    let call_api = field("call_api").ok_or_else(|| ApiError::bad_request("missing_parameter", "This parameter[call_api] is missing."))?;
+    let method = field("method").ok_or_else(|| ApiError::bad_request("missing_parameter", "This parameter[method] is missing."))?;
+    let scopes = field("scope").map(|s| s.split_whitespace().map(str::to_owned).collect()).unwrap_or_default();
+    let providers = state.config.requester.as_ref().map(|r| r.providers.as_slice()).unwrap_or_default();
+
+    let (provider, path) = match field("client_id") {
+        Some(client_id) => {
+            if !call_api.starts_with('/') {
+                return Err(ApiError::bad_request(
+                    "invalid_call_api",
+                    format!("This parameter[call_api] must start with slash when the parameter [client_id] is added.[{call_api}]"),
+                ));
+            }
+            let provider = providers.iter().find(|p| p.client_id == client_id).ok_or_else(|| {
+                ApiError::bad_request(
+                    "unknown_client_id",
+                    "This parameter[client_id] is not included in Config File(authorized_server_list).",
+                )
+            })?;
+            (provider, call_api.to_owned())
+        }
+        None => {
+            let url = reqwest::Url::parse(call_api)
+                .map_err(|_| ApiError::bad_request("invalid_call_api", format!("This parameter[call_api] is not an absolute URL.[{call_api}]")))?;
+            let origin = url.origin().ascii_serialization();
+            let provider = providers
+                .iter()
+                .find(|p| reqwest::Url::parse(&p.endpoint).map(|e| e.origin().ascii_serialization() == origin).unwrap_or(false))
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "unknown_domain",
+                        format!("This domain is not included in Config File(authorized_server_list).[{origin}]"),
+                    )
+                })?;
+            let path = match url.query() {
+                Some(q) => format!("{}?{q}", url.path()),
+                None => url.path().to_owned(),
+            };
+            (provider, path)
+        }
+    };
+    check_call(method, &path)?;
+    Ok(Outbound { provider, method: method.to_owned(), path, scopes })
+}
+
+fn check_call(method: &str, path: &str) -> Result<(), ApiError> {
+    if method != "GET" {
+        return Err(ApiError::bad_request(
+            "unsupported_method",
+            format!("This method[{method}] is not supported: the provider APIs of this version are read-only (GET)."),
+        ));
+    }
+    if !path.starts_with('/') {
+        return Err(ApiError::bad_request("invalid_call_api", format!("The path {path:?} must start with a slash.")));
+    }
+    Ok(())
+}
+
+async fn forward(state: &NodeState, call: Outbound<'_>) -> Response {
+    let started = Instant::now();
+    let request_id = uuid::Uuid::now_v7().to_string();
+    let token = token::sign(
+        &state.key,
+        &state.config.client_id,
+        &token::TokenRequest {
+            audience: &call.provider.client_id,
+            request_id: &request_id,
+            method: &call.method,
+            path: &call.path,
+            scopes: &call.scopes,
+            body: b"",
+            consent_ref: None,
+        },
+        30,
+    );
+    let url = format!("{}{}", call.provider.endpoint.trim_end_matches('/'), call.path);
+    let mut entry = NewExchange {
+        request_id: request_id.clone(),
+        role: "requester",
+        requester: state.config.client_id.clone(),
+        provider: call.provider.client_id.clone(),
+        method: call.method.clone(),
+        path: call.path.clone(),
+        scopes: call.scopes.clone(),
+        corporate_number: call.path.rsplit('/').next().filter(|n| n.len() == 13).map(str::to_owned),
+        ..Default::default()
+    };
+    let result = state
+        .http
+        .get(&url)
+        .bearer_auth(&token)
+        .header("x-request-id", &request_id)
+        .header(header::ACCEPT, "application/json")
+        .send()
+        .await;
+    let (status, body, content_type) = match result {
+        Ok(response) => {
+            let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+            let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
+            match response.bytes().await {
+                Ok(bytes) => (status, bytes, content_type),
+                Err(e) => bad_gateway(&call, e),
+            }
+        }
+        Err(e) => bad_gateway(&call, e),
+    };
+    entry.status = status.as_u16();
+    entry.bytes_in = body.len() as u64;
+    entry.latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if !status.is_success() {
+        entry.error_code = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.pointer("/error/code").and_then(|c| c.as_str()).map(str::to_owned));
+    }
+    if let Err(e) = state.log.append(entry).await {
+        return ApiError::internal(format!("exchange log: {e}")).into_response();
+    }
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        content_type.unwrap_or_else(|| HeaderValue::from_static("application/json")),
+    );
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        headers.insert("x-request-id", v);
+    }
+    response
+}
+
+fn bad_gateway(call: &Outbound<'_>, e: reqwest::Error) -> (StatusCode, Bytes, Option<HeaderValue>) {
+    tracing::warn!(provider = %call.provider.client_id, error = %e, "provider node unreachable");
+    let error = ApiError::new(
+        StatusCode::BAD_GATEWAY,
+        "provider_unreachable",
+        format!("Bad Gateway: the provider node {} did not answer", call.provider.client_id),
+    );
+    (error.status, Bytes::from(error.body().to_string()), None)
+}
+

@@ -1,0 +1,134 @@
+//! The portal: catalogue, registry of nodes, collected exchange logs, and the web UI over them.
+
+pub mod data;
+pub mod ingest;
+
+use crate::{keys::NodeKey, node::shipper::PORTAL_AUDIENCE, storage::entity::{portal_api, portal_node}, token::Verifier};
+use sea_orm::{ActiveValue::Set, DatabaseConnection, DbErr, EntityTrait, sea_query::OnConflict};
+use std::{path::PathBuf, sync::Arc};
+use tokio::sync::RwLock;
+
+#[derive(Clone, Debug)]
+pub struct PortalConfig {
+    pub listen: String,
+    pub database_url: String,
+    /// The portal's own key (future: signs node configuration bundles).
+    pub key_file: PathBuf,
+    /// Where the browser bundle lives (`pkg/renkei.js`, `pkg/renkei_bg.wasm`).
+    pub site_root: PathBuf,
+}
+
+pub struct PortalState {
+    pub config: PortalConfig,
+    pub db: DatabaseConnection,
+    pub key: NodeKey,
+    /// Verifies nodes' signed log batches; rebuilt when the node registry changes.
+    pub node_verifier: RwLock<Verifier>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PortalError {
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+    #[error(transparent)]
+    Key(#[from] crate::keys::KeyError),
+    #[error("listen address {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+}
+
+impl PortalState {
+    pub async fn open(config: PortalConfig) -> Result<Arc<PortalState>, PortalError> {
+        let key = NodeKey::load_or_generate(&config.key_file)?;
+        let db = crate::storage::open(&config.database_url).await?;
+        let verifier = build_verifier(&db).await?;
+        Ok(Arc::new(PortalState { config, db, key, node_verifier: RwLock::new(verifier) }))
+    }
+
+    /// Registers (or updates) a node and its public key.
+    pub async fn register_node(&self, node: portal_node::Model) -> Result<(), PortalError> {
+        let active = portal_node::ActiveModel {
+            client_id: Set(node.client_id),
+            organisation: Set(node.organisation),
+            endpoint: Set(node.endpoint),
+            public_key: Set(node.public_key),
+        };
+        portal_node::Entity::insert(active)
+            .on_conflict(
+                OnConflict::column(portal_node::Column::ClientId)
+                    .update_columns([portal_node::Column::Organisation, portal_node::Column::Endpoint, portal_node::Column::PublicKey])
+                    .to_owned(),
+            )
+            .exec(&self.db)
+            .await?;
+        *self.node_verifier.write().await = build_verifier(&self.db).await?;
+        Ok(())
+    }
+
+    /// Publishes (or updates) an API in the catalogue.
+    pub async fn publish_api(&self, api: portal_api::Model) -> Result<(), PortalError> {
+        let active = portal_api::ActiveModel {
+            id: Default::default(),
+            slug: Set(api.slug),
+            name: Set(api.name),
+            summary: Set(api.summary),
+            description: Set(api.description),
+            provider: Set(api.provider),
+            provider_client_id: Set(api.provider_client_id),
+            categories: Set(api.categories),
+            scopes: Set(api.scopes),
+            consent_required: Set(api.consent_required),
+            path_template: Set(api.path_template),
+            openapi: Set(api.openapi),
+        };
+        use portal_api::Column as C;
+        portal_api::Entity::insert(active)
+            .on_conflict(
+                OnConflict::column(C::Slug)
+                    .update_columns([
+                        C::Name,
+                        C::Summary,
+                        C::Description,
+                        C::Provider,
+                        C::ProviderClientId,
+                        C::Categories,
+                        C::Scopes,
+                        C::ConsentRequired,
+                        C::PathTemplate,
+                        C::Openapi,
+                    ])
+                    .to_owned(),
+            )
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+}
+
+async fn build_verifier(db: &DatabaseConnection) -> Result<Verifier, PortalError> {
+    let nodes = portal_node::Entity::find().all(db).await?;
+    Ok(Verifier::new(PORTAL_AUDIENCE, nodes.iter().map(|n| (n.client_id.as_str(), n.public_key.as_str())))?)
+}
+
+pub fn router(state: Arc<PortalState>) -> axum::Router {
+    use axum::routing::{get, post};
+    let data: Arc<dyn renkei_app::model::PortalData> = Arc::new(data::DbPortalData { db: state.db.clone() });
+    let api = axum::Router::new()
+        .route(crate::node::shipper::INGEST_PATH, post(ingest::receive_exchange_records))
+        .route("/api/v1/apis", get(data::list_apis_json))
+        .route("/healthcheck", get(|| async { "" }))
+        .with_state(state.clone());
+    api.merge(crate::portal_ui::ui_router(data, state.config.site_root.clone()))
+}
+
+pub async fn serve_listener(state: Arc<PortalState>, listener: tokio::net::TcpListener) -> Result<std::net::SocketAddr, PortalError> {
+    let addr = listener.local_addr().map_err(|source| PortalError::Bind { addr: state.config.listen.clone(), source })?;
+    let app = router(state);
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "portal server stopped");
+        }
+    });
+    Ok(addr)
+}

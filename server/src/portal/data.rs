@@ -1,0 +1,96 @@
+//! The portal's data as the UI reads it: `PortalData` over the database, plus the same as JSON.
+
+use super::PortalState;
+use crate::{
+    api_error::ApiError,
+    storage::entity::{portal_api, portal_exchange},
+};
+use axum::{Json, extract::State};
+use renkei_app::model::{ApiDetail, ApiSummary, BoxFuture, ExchangeView, PortalData};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use std::sync::Arc;
+
+pub struct DbPortalData {
+    pub db: DatabaseConnection,
+}
+
+fn summary(api: &portal_api::Model) -> ApiSummary {
+    let list = |json: &str| serde_json::from_str::<Vec<String>>(json).unwrap_or_default();
+    ApiSummary {
+        slug: api.slug.clone(),
+        name: api.name.clone(),
+        summary: api.summary.clone(),
+        provider: api.provider.clone(),
+        provider_client_id: api.provider_client_id.clone(),
+        categories: list(&api.categories),
+        scopes: list(&api.scopes),
+        consent_required: api.consent_required,
+        path_template: api.path_template.clone(),
+    }
+}
+
+fn view(r: portal_exchange::Model) -> ExchangeView {
+    ExchangeView {
+        node: r.node,
+        seq: r.seq,
+        request_id: r.request_id,
+        time: r.time,
+        role: r.role,
+        requester: r.requester,
+        provider: r.provider,
+        method: r.method,
+        path: r.path,
+        status: u16::try_from(r.status).unwrap_or(0),
+        latency_ms: r.latency_ms,
+        outcome: r.outcome,
+        error_code: r.error_code,
+    }
+}
+
+impl DbPortalData {
+    pub async fn apis(&self) -> Result<Vec<ApiSummary>, sea_orm::DbErr> {
+        let apis = portal_api::Entity::find().order_by_asc(portal_api::Column::Name).all(&self.db).await?;
+        Ok(apis.iter().map(summary).collect())
+    }
+}
+
+impl PortalData for DbPortalData {
+    fn list_apis(&self) -> BoxFuture<'_, Result<Vec<ApiSummary>, String>> {
+        Box::pin(async move { self.apis().await.map_err(|e| e.to_string()) })
+    }
+
+    fn api_detail(&self, slug: String) -> BoxFuture<'_, Result<Option<ApiDetail>, String>> {
+        Box::pin(async move {
+            let api = portal_api::Entity::find()
+                .filter(portal_api::Column::Slug.eq(slug))
+                .one(&self.db)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(api.map(|api| {
+                let openapi_json = serde_json::from_str::<serde_json::Value>(&api.openapi)
+                    .and_then(|v| serde_json::to_string_pretty(&v))
+                    .unwrap_or_else(|_| api.openapi.clone());
+                ApiDetail { api: summary(&api), description: api.description.clone(), openapi_json }
+            }))
+        })
+    }
+
+    fn recent_exchanges(&self, limit: u64) -> BoxFuture<'_, Result<Vec<ExchangeView>, String>> {
+        Box::pin(async move {
+            let rows = portal_exchange::Entity::find()
+                .order_by_desc(portal_exchange::Column::Time)
+                .order_by_desc(portal_exchange::Column::Id)
+                .limit(limit)
+                .all(&self.db)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(rows.into_iter().map(view).collect())
+        })
+    }
+}
+
+/// `GET /api/v1/apis`: the catalogue as JSON.
+pub async fn list_apis_json(State(state): State<Arc<PortalState>>) -> Result<Json<Vec<ApiSummary>>, ApiError> {
+    let data = DbPortalData { db: state.db.clone() };
+    data.apis().await.map(Json).map_err(ApiError::internal)
+}

@@ -1,0 +1,102 @@
+//! Receives nodes' exchange-log batches: signed by the node, chain-checked, stored once per `(node, seq)`.
+
+use super::PortalState;
+use crate::{
+    api_error::ApiError,
+    node::exchange_log::{GENESIS, verify_chain},
+    storage::entity::{exchange_record, portal_exchange},
+};
+use axum::{
+    Json,
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, StatusCode, header},
+};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::OnConflict};
+use serde::Deserialize;
+use std::sync::Arc;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Batch {
+    pub node: String,
+    pub records: Vec<exchange_record::Model>,
+}
+
+pub async fn receive_exchange_records(
+    State(state): State<Arc<PortalState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let claims = state
+        .node_verifier
+        .read()
+        .await
+        .verify(bearer, "POST", crate::node::shipper::INGEST_PATH, &body)
+        .map_err(|e| {
+            tracing::warn!(code = e.code(), "log batch refused");
+            ApiError::new(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNAUTHORIZED), e.code(), e.to_string())
+        })?;
+    let batch: Batch = serde_json::from_slice(&body).map_err(|e| ApiError::bad_request("invalid_body", format!("log batch: {e}")))?;
+    if batch.node != claims.iss {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "node_mismatch",
+            format!("node {} may not send records of node {}", claims.iss, batch.node),
+        ));
+    }
+    let Some(first) = batch.records.first() else {
+        return Ok(Json(serde_json::json!({ "stored": 0 })));
+    };
+
+    // The batch must continue the chain the portal holds for this node (or repeat part of it).
+    let previous = portal_exchange::Entity::find()
+        .filter(portal_exchange::Column::Node.eq(&batch.node))
+        .filter(portal_exchange::Column::Seq.lt(first.seq))
+        .order_by_desc(portal_exchange::Column::Seq)
+        .one(&state.db)
+        .await
+        .map_err(ApiError::internal)?;
+    let prev_hash = match previous {
+        Some(p) if p.seq == first.seq - 1 => p.hash,
+        None if first.seq == 1 => GENESIS.to_owned(),
+        _ => first.prev_hash.clone(),
+    };
+    verify_chain(&prev_hash, &batch.records)
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "chain_broken", e.to_string()))?;
+
+    let rows = batch.records.iter().map(|r| portal_exchange::ActiveModel {
+        node: Set(batch.node.clone()),
+        seq: Set(r.seq),
+        request_id: Set(r.request_id.clone()),
+        time: Set(r.time.clone()),
+        role: Set(r.role.clone()),
+        requester: Set(r.requester.clone()),
+        provider: Set(r.provider.clone()),
+        api: Set(r.api.clone()),
+        method: Set(r.method.clone()),
+        path: Set(r.path.clone()),
+        status: Set(r.status),
+        latency_ms: Set(r.latency_ms),
+        bytes_in: Set(r.bytes_in),
+        bytes_out: Set(r.bytes_out),
+        scopes: Set(r.scopes.clone()),
+        corporate_number: Set(r.corporate_number.clone()),
+        outcome: Set(r.outcome.clone()),
+        error_code: Set(r.error_code.clone()),
+        prev_hash: Set(r.prev_hash.clone()),
+        hash: Set(r.hash.clone()),
+        ..Default::default()
+    });
+    portal_exchange::Entity::insert_many(rows)
+        .on_conflict(OnConflict::columns([portal_exchange::Column::Node, portal_exchange::Column::Seq]).do_nothing().to_owned())
+        .try_insert()
+        .exec(&state.db)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Json(serde_json::json!({ "stored": batch.records.len() })))
+}

@@ -1,0 +1,76 @@
+//! Storage: connects to SQLite (embedded default) or PostgreSQL, runs the migrations, owns the entities.
+
+pub mod entity;
+pub mod migration;
+
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm_migration::MigratorTrait;
+use std::{path::Path, time::Duration};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("database {url}: {source}")]
+    Connect { url: String, source: DbErr },
+    #[error("migrating database {url}: {source}")]
+    Migrate { url: String, source: DbErr },
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// The URL of an SQLite file, created when missing.
+pub fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}
+
+/// Opens a database by URL and brings its schema up to date.
+pub async fn open(url: &str) -> Result<DatabaseConnection, StorageError> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(if url.starts_with("sqlite:") { 4 } else { 16 })
+        .connect_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    let db = Database::connect(options)
+        .await
+        .map_err(|source| StorageError::Connect { url: redact(url), source })?;
+    if url.starts_with("sqlite:") {
+        // WAL lets the node answer reads while a dataset load writes.
+        use sea_orm::ConnectionTrait;
+        db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;")
+            .await?;
+    }
+    migration::Migrator::up(&db, None)
+        .await
+        .map_err(|source| StorageError::Migrate { url: redact(url), source })?;
+    Ok(db)
+}
+
+/// Hides a password in a database URL before it reaches a log or an error.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &creds[..colon], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords_only() {
+        assert_eq!(redact("postgres://renkei:s3cret@db/renkei"), "postgres://renkei:***@db/renkei");
+        assert_eq!(redact("sqlite://x.db?mode=rwc"), "sqlite://x.db?mode=rwc");
+    }
+
+    #[tokio::test]
+    async fn migrations_run_twice_on_sqlite() {
+        let db = open("sqlite::memory:").await.expect("first open");
+        migration::Migrator::up(&db, None).await.expect("idempotent");
+    }
+}
