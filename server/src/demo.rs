@@ -128,7 +128,8 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
     }
     portal.publish_api(catalogue_entry()).await?;
 
-    let scopes = vec!["basic".to_owned()];
+    // `x-nta` is its own scope: NTA facts without a standard slot (kind, closure, successor, history).
+    let scopes = vec!["basic".to_owned(), "x-nta".to_owned()];
     let provider = NodeState::open(NodeConfig {
         client_id: PROVIDER_ID.to_owned(),
         organisation: "国税庁データ提供者 (demo provider)".to_owned(),
@@ -237,7 +238,7 @@ fn catalogue_entry() -> portal_api::Model {
         provider: "国税庁データ提供者 (demo provider)".to_owned(),
         provider_client_id: PROVIDER_ID.to_owned(),
         categories: serde_json::json!(["法人基本情報", "国税庁", "Corporate registry"]).to_string(),
-        scopes: serde_json::json!(["basic"]).to_string(),
+        scopes: serde_json::json!(["basic", "x-nta"]).to_string(),
         consent_required: false,
         path_template: API_PATH_TEMPLATE.to_owned(),
         openapi: include_str!("demo/nta-corporations.openapi.json").to_owned(),
@@ -271,7 +272,7 @@ pub fn banner(info: &DemoInfo, load: Option<&LoadReport>) -> String {
          \x20 Requester node (your system calls this):      {req}\n\
          \x20 Provider node (serves the NTA dataset):       {prov}\n\
          \nThe main job — ask the requester node for a corporation's standard data:\n\
-         \n  curl -s -u '{user}:{pw}' \\\n    -d 'call_api=/v1/corporations/{number}&client_id={client}&method=GET&scope=basic' \\\n    {req}/v1/reception_jizen\n\
+         \n  curl -s -u '{user}:{pw}' \\\n    -d 'call_api=/v1/corporations/{number}&client_id={client}&method=GET&scope=basic+x-nta' \\\n    {req}/v1/reception_jizen\n\
          \nThen open {portal}/logs to see both nodes' records of the exchange.\n\
          Details for scripts: demo.json in the data directory. Stop with Ctrl-C.\n",
         portal = info.portal_url,

@@ -96,6 +96,7 @@ pub struct NodeState {
     pub log: ExchangeLog,
     pub verifier: Option<Verifier>,
     pub http: reqwest::Client,
+    pub basic_auth: crate::password::VerifiedCache,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -128,7 +129,7 @@ impl NodeState {
             .timeout(std::time::Duration::from_secs(30))
             .connect_timeout(std::time::Duration::from_secs(5))
             .build()?;
-        Ok(Arc::new(NodeState { config, key, db, log, verifier, http }))
+        Ok(Arc::new(NodeState { config, key, db, log, verifier, http, basic_auth: Default::default() }))
     }
 }
 

@@ -7,7 +7,12 @@ use renkei::{
     token::{self, RequestClaims, TokenRequest},
 };
 use serde_json::{Value, json};
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    path::PathBuf,
+    sync::{Arc, LazyLock},
+    time::Duration,
+};
 use tokio::sync::OnceCell;
 
 struct TestDemo {
@@ -16,8 +21,15 @@ struct TestDemo {
     _dir: tempfile::TempDir,
 }
 
-/// One demo per test binary: loading the dataset through the plugin is the slow part.
+/// One demo per test binary (loading the dataset through the plugin is the slow part), served by one
+/// runtime that outlives every test: a per-test runtime would take the servers down with it.
 static DEMO: OnceCell<Arc<TestDemo>> = OnceCell::const_new();
+static RUNTIME: LazyLock<tokio::runtime::Runtime> =
+    LazyLock::new(|| tokio::runtime::Runtime::new().expect("test runtime"));
+
+fn run<F: Future<Output = ()>>(test: impl FnOnce(Arc<TestDemo>) -> F) {
+    RUNTIME.block_on(async move { test(demo().await).await })
+}
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -36,7 +48,11 @@ async fn demo() -> Arc<TestDemo> {
             options.plugin.display()
         );
         let demo = demo::start(options).await.expect("demo starts");
-        Arc::new(TestDemo { demo, http: reqwest::Client::new(), _dir: dir })
+        Arc::new(TestDemo {
+            demo,
+            http: reqwest::Client::new(),
+            _dir: dir,
+        })
     })
     .await
     .clone()
@@ -48,7 +64,10 @@ impl TestDemo {
         let response = self
             .http
             .post(format!("{}/v1/reception_jizen", info.requester_node_url))
-            .basic_auth(&info.requester_basic_user, Some(&info.requester_basic_password))
+            .basic_auth(
+                &info.requester_basic_user,
+                Some(&info.requester_basic_password),
+            )
             .header("content-type", "application/x-www-form-urlencoded")
             .body(form.to_owned())
             .send()
@@ -60,14 +79,18 @@ impl TestDemo {
 
     async fn corporation(&self, number: &str) -> (u16, Value) {
         let client = &self.demo.info.provider_client_id;
-        self.jizen(&format!("call_api=/v1/corporations/{number}&client_id={client}&method=GET&scope=basic")).await
+        self.jizen(&format!(
+            "call_api=/v1/corporations/{number}&client_id={client}&method=GET&scope=basic+x-nta"
+        ))
+        .await
     }
 
     /// Calls the provider node directly with a token of our making.
     async fn direct(&self, number: &str, bearer: Option<String>) -> (u16, Value) {
-        let mut request = self
-            .http
-            .get(format!("{}/v1/corporations/{number}", self.demo.info.provider_node_url));
+        let mut request = self.http.get(format!(
+            "{}/v1/corporations/{number}",
+            self.demo.info.provider_node_url
+        ));
         if let Some(token) = bearer {
             request = request.bearer_auth(token);
         }
@@ -78,165 +101,328 @@ impl TestDemo {
 }
 
 fn error_code(body: &Value) -> &str {
-    body.pointer("/error/code").and_then(Value::as_str).unwrap_or("<none>")
+    body.pointer("/error/code")
+        .and_then(Value::as_str)
+        .unwrap_or("<none>")
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_main_job_returns_the_standard_data_with_provenance() {
-    let t = demo().await;
-    let (status, body) = t.corporation("1010001072706").await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["data"], expected_1010001072706(), "standard data");
-    let meta = &body["meta"];
-    assert_eq!(meta["provider"], "nta-provider");
-    assert_eq!(meta["requester"], "grant-requester");
-    assert_eq!(meta["scopes"], json!(["basic"]));
-    assert_eq!(meta["provenance"]["dataset"], "nta-corporations");
-    assert_eq!(meta["provenance"]["source_file"], "nta_sabun_20210714.utf8.csv");
-    assert_eq!(meta["provenance"]["source_line"], 1);
-    assert_eq!(
-        meta["provenance"]["source_sha256"],
-        "cfbf6bc122d41c5e1b74155c2e881ce7c9df3c2a120875c95972e7b1fb27d5bf"
-    );
-    assert_eq!(meta["provenance"]["plugin_digest"], json!(t.demo.info.plugin_digest));
-    assert!(meta["timestamp"].as_str().unwrap().ends_with("+09:00"));
+#[test]
+fn the_main_job_returns_the_standard_data_with_provenance() {
+    run(|t| async move {
+        let (status, body) = t.corporation("1010001072706").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["data"], expected_1010001072706(), "standard data");
+        let meta = &body["meta"];
+        assert_eq!(meta["provider"], "nta-provider");
+        assert_eq!(meta["requester"], "grant-requester");
+        assert_eq!(meta["scopes"], json!(["basic", "x-nta"]));
+        assert_eq!(meta["provenance"]["dataset"], "nta-corporations");
+        assert_eq!(
+            meta["provenance"]["source_file"],
+            "nta_sabun_20210714.utf8.csv"
+        );
+        assert_eq!(meta["provenance"]["source_line"], 1);
+        assert_eq!(
+            meta["provenance"]["source_sha256"],
+            "cfbf6bc122d41c5e1b74155c2e881ce7c9df3c2a120875c95972e7b1fb27d5bf"
+        );
+        assert_eq!(
+            meta["provenance"]["plugin_digest"],
+            json!(t.demo.info.plugin_digest)
+        );
+        assert!(meta["timestamp"].as_str().unwrap().ends_with("+09:00"));
+    });
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn malformed_and_unknown_numbers_are_clear_client_errors() {
-    let t = demo().await;
-    let (status, body) = t.corporation("1010001072707").await;
-    assert_eq!((status, error_code(&body)), (400, "invalid_corporate_number"), "{body}");
-    assert!(body["error"]["message"].as_str().unwrap().contains("check digit"), "{body}");
-    let (status, body) = t.corporation("12345").await;
-    assert_eq!((status, error_code(&body)), (400, "invalid_corporate_number"), "{body}");
-    // 7123456789012 has a valid check digit (NTA's own example) but is not in the data.
-    let (status, body) = t.corporation("7123456789012").await;
-    assert_eq!((status, error_code(&body)), (404, "corporation_not_found"), "{body}");
+#[test]
+fn the_current_row_answers_and_history_does_not() {
+    run(|t| async move {
+        // Lines 40-41 of the UTF-8 file: the same number, `latest=0` (old name) then `latest=1` (new name).
+        let (status, body) = t.corporation("1011002022162").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body["data"]["Basic"]["Destination"]["Corporate name"],
+            "ＹＫユニット有限会社"
+        );
+        assert_eq!(body["data"]["x-nta"]["latest"], "1");
+        assert_eq!(
+            body["data"]["x-nta"]["process"],
+            json!({"code": "11", "label": "商号又は名称の変更"})
+        );
+        assert_eq!(body["meta"]["provenance"]["source_line"], 41);
+    });
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_requester_node_keeps_gbizconnect_errors() {
-    let t = demo().await;
-    let (status, body) = t.jizen("").await;
-    assert_eq!((status, body["error"]["message"].as_str()), (400, Some("No Request Body.")));
-    let (status, body) = t.jizen("method=GET").await;
-    assert_eq!((status, body["error"]["message"].as_str()), (400, Some("This parameter[call_api] is missing.")));
-    let (status, body) = t.jizen("call_api=/v1/corporations/1010001072706&client_id=nobody&method=GET").await;
-    assert_eq!(
-        (status, body["error"]["message"].as_str()),
-        (400, Some("This parameter[client_id] is not included in Config File(authorized_server_list)."))
-    );
-    let (status, body) = t.jizen("methodGET").await;
-    assert_eq!((status, body["error"]["message"].as_str()), (400, Some("This parameter[methodGET] does not contain equals.")));
-
-    let wrong = t
-        .http
-        .post(format!("{}/v1/reception_jizen", t.demo.info.requester_node_url))
-        .basic_auth(&t.demo.info.requester_basic_user, Some("wrong password"))
-        .body("call_api=/v1/corporations/1010001072706&method=GET")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(wrong.status().as_u16(), 401);
+#[test]
+fn a_withdrawn_number_is_visible_as_withdrawn() {
+    run(|t| async move {
+        // Line 434 of the Shift_JIS Web-API file: `433,3100001008599,99,,2017-01-04,,,...` (削除).
+        let (status, body) = t.corporation("3100001008599").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body["data"]["Basic"],
+            json!({"Destination": {"Corporate number": "3100001008599"}})
+        );
+        assert_eq!(
+            body["data"]["x-nta"],
+            json!({
+                "sequenceNumber": "433",
+                "process": {"code": "99", "label": "削除"},
+                "updateDate": "2017-01-04",
+                "withdrawn": true
+            })
+        );
+        assert_eq!(
+            body["meta"]["provenance"]["source_file"],
+            "nta_webapi_v2_diff_20170101-20170110_p1.sjis.csv"
+        );
+        assert_eq!(body["meta"]["provenance"]["source_line"], 434);
+        assert_eq!(body["meta"]["provenance"]["as_of"], "2017-06-06");
+    });
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_provider_node_refuses_bad_tokens() {
-    let t = demo().await;
-    let number = "1010001072706";
-    let path = format!("/v1/corporations/{number}");
-    let scopes = vec!["basic".to_owned()];
-    let request = |audience: &'static str| TokenRequest {
-        audience,
-        request_id: "test",
-        method: "GET",
-        path: Box::leak(path.clone().into_boxed_str()),
-        scopes: Box::leak(scopes.clone().into_boxed_slice()),
-        body: b"",
-        consent_ref: None,
-    };
-    let requester_key = NodeKey::load_or_generate(&t.demo.requester.config.key_file).unwrap();
-
-    let (status, body) = t.direct(number, None).await;
-    assert_eq!((status, error_code(&body)), (401, "token_missing"));
-
-    let forger = NodeKey::generate();
-    let forged = token::sign(&forger, "grant-requester", &request("nta-provider"), 30);
-    let (status, body) = t.direct(number, Some(forged)).await;
-    assert_eq!((status, error_code(&body)), (401, "token_signature"));
-
-    let genuine = token::sign(&requester_key, "grant-requester", &request("nta-provider"), 30);
-    let mut claims: RequestClaims = serde_json::from_slice(
-        &base64_url(genuine.split('.').nth(1).unwrap()),
-    )
-    .unwrap();
-    claims.iat -= 300;
-    claims.nbf -= 300;
-    claims.exp = claims.iat + 30;
-    let (status, body) = t.direct(number, Some(token::sign_claims(&requester_key, &claims))).await;
-    assert_eq!((status, error_code(&body)), (401, "token_expired"));
-
-    let misdirected = token::sign(&requester_key, "grant-requester", &request("some-other-node"), 30);
-    let (status, body) = t.direct(number, Some(misdirected)).await;
-    assert_eq!((status, error_code(&body)), (403, "token_audience"));
-
-    let (status, body) = t.direct(number, Some(genuine.clone())).await;
-    assert_eq!(status, 200, "{body}");
-    let (status, body) = t.direct(number, Some(genuine)).await;
-    assert_eq!((status, error_code(&body)), (401, "token_replayed"));
-
-    let for_other_number = token::sign(&requester_key, "grant-requester", &request("nta-provider"), 30);
-    let (status, body) = t.direct("1180301018771", Some(for_other_number)).await;
-    assert_eq!((status, error_code(&body)), (401, "token_request_mismatch"));
+#[test]
+fn malformed_and_unknown_numbers_are_clear_client_errors() {
+    run(|t| async move {
+        let (status, body) = t.corporation("1010001072707").await;
+        assert_eq!(
+            (status, error_code(&body)),
+            (400, "invalid_corporate_number"),
+            "{body}"
+        );
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("check digit"),
+            "{body}"
+        );
+        let (status, body) = t.corporation("12345").await;
+        assert_eq!(
+            (status, error_code(&body)),
+            (400, "invalid_corporate_number"),
+            "{body}"
+        );
+        // 7123456789012 has a valid check digit (NTA's own example) but is not in the data.
+        let (status, body) = t.corporation("7123456789012").await;
+        assert_eq!(
+            (status, error_code(&body)),
+            (404, "corporation_not_found"),
+            "{body}"
+        );
+    });
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn both_nodes_log_the_exchange_and_the_portal_collects_it() {
-    let t = demo().await;
-    let number = t.demo.info.corporate_numbers[0].clone();
-    let (status, body) = t.corporation(&number).await;
-    assert_eq!(status, 200, "{body}");
-    let request_id = body["meta"]["request_id"].as_str().expect("request id").to_owned();
+#[test]
+fn the_requester_node_keeps_gbizconnect_errors() {
+    run(|t| async move {
+        let (status, body) = t.jizen("").await;
+        assert_eq!(
+            (status, body["error"]["message"].as_str()),
+            (400, Some("No Request Body."))
+        );
+        let (status, body) = t.jizen("method=GET").await;
+        assert_eq!(
+            (status, body["error"]["message"].as_str()),
+            (400, Some("This parameter[call_api] is missing."))
+        );
+        let (status, body) = t
+            .jizen("call_api=/v1/corporations/1010001072706&client_id=nobody&method=GET")
+            .await;
+        assert_eq!(
+            (status, body["error"]["message"].as_str()),
+            (
+                400,
+                Some(
+                    "This parameter[client_id] is not included in Config File(authorized_server_list)."
+                )
+            )
+        );
+        let (status, body) = t.jizen("methodGET").await;
+        assert_eq!(
+            (status, body["error"]["message"].as_str()),
+            (
+                400,
+                Some("This parameter[methodGET] does not contain equals.")
+            )
+        );
 
-    let requester_side = t.demo.requester.log.recent(50).await.unwrap();
-    let provider_side = t.demo.provider.log.recent(50).await.unwrap();
-    let mine = |records: &[renkei::storage::entity::exchange_record::Model]| {
-        records.iter().find(|r| r.request_id == request_id).cloned().expect("record with the request id")
-    };
-    let (req, prov) = (mine(&requester_side), mine(&provider_side));
-    assert_eq!((req.role.as_str(), prov.role.as_str()), ("requester", "provider"));
-    for r in [&req, &prov] {
-        assert_eq!(r.requester, "grant-requester");
-        assert_eq!(r.provider, "nta-provider");
-        assert_eq!(r.path, format!("/v1/corporations/{number}"));
-        assert_eq!(r.status, 200);
-        assert!(r.time.ends_with("+09:00"), "{}", r.time);
-    }
-    assert_eq!(prov.corporate_number.as_deref(), Some(number.as_str()));
+        let wrong = t
+            .http
+            .post(format!(
+                "{}/v1/reception_jizen",
+                t.demo.info.requester_node_url
+            ))
+            .basic_auth(&t.demo.info.requester_basic_user, Some("wrong password"))
+            .body("call_api=/v1/corporations/1010001072706&method=GET")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status().as_u16(), 401);
+    });
+}
 
-    // The shippers deliver both records to the portal within a few polls.
-    let portal = renkei::portal::data::DbPortalData { db: t.demo.portal.db.clone() };
-    let mut seen = Vec::new();
-    for _ in 0..50 {
-        use renkei_app::model::PortalData;
-        seen = portal.recent_exchanges(200).await.unwrap();
-        if seen.iter().filter(|e| e.request_id == request_id).count() == 2 {
-            break;
+#[test]
+fn the_provider_node_refuses_bad_tokens() {
+    run(|t| async move {
+        let number = "1010001072706";
+        let path = format!("/v1/corporations/{number}");
+        let scopes = vec!["basic".to_owned()];
+        let request = |audience: &'static str| TokenRequest {
+            audience,
+            request_id: "test",
+            method: "GET",
+            path: Box::leak(path.clone().into_boxed_str()),
+            scopes: Box::leak(scopes.clone().into_boxed_slice()),
+            body: b"",
+            consent_ref: None,
+        };
+        let requester_key = NodeKey::load_or_generate(&t.demo.requester.config.key_file).unwrap();
+
+        let (status, body) = t.direct(number, None).await;
+        assert_eq!((status, error_code(&body)), (401, "token_missing"));
+
+        let forger = NodeKey::generate();
+        let forged = token::sign(&forger, "grant-requester", &request("nta-provider"), 30);
+        let (status, body) = t.direct(number, Some(forged)).await;
+        assert_eq!((status, error_code(&body)), (401, "token_signature"));
+
+        let genuine = token::sign(
+            &requester_key,
+            "grant-requester",
+            &request("nta-provider"),
+            30,
+        );
+        let mut claims: RequestClaims =
+            serde_json::from_slice(&base64_url(genuine.split('.').nth(1).unwrap())).unwrap();
+        claims.iat -= 300;
+        claims.nbf -= 300;
+        claims.exp = claims.iat + 30;
+        let (status, body) = t
+            .direct(number, Some(token::sign_claims(&requester_key, &claims)))
+            .await;
+        assert_eq!((status, error_code(&body)), (401, "token_expired"));
+
+        let misdirected = token::sign(
+            &requester_key,
+            "grant-requester",
+            &request("some-other-node"),
+            30,
+        );
+        let (status, body) = t.direct(number, Some(misdirected)).await;
+        assert_eq!((status, error_code(&body)), (403, "token_audience"));
+
+        let (status, body) = t.direct(number, Some(genuine.clone())).await;
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = t.direct(number, Some(genuine)).await;
+        assert_eq!((status, error_code(&body)), (401, "token_replayed"));
+
+        let for_other_number = token::sign(
+            &requester_key,
+            "grant-requester",
+            &request("nta-provider"),
+            30,
+        );
+        let (status, body) = t.direct("1180301018771", Some(for_other_number)).await;
+        assert_eq!((status, error_code(&body)), (401, "token_request_mismatch"));
+    });
+}
+
+#[test]
+fn both_nodes_log_the_exchange_and_the_portal_collects_it() {
+    run(|t| async move {
+        let number = t.demo.info.corporate_numbers[0].clone();
+        let (status, body) = t.corporation(&number).await;
+        assert_eq!(status, 200, "{body}");
+        let request_id = body["meta"]["request_id"]
+            .as_str()
+            .expect("request id")
+            .to_owned();
+
+        let requester_side = t.demo.requester.log.recent(50).await.unwrap();
+        let provider_side = t.demo.provider.log.recent(50).await.unwrap();
+        let mine = |records: &[renkei::storage::entity::exchange_record::Model]| {
+            records
+                .iter()
+                .find(|r| r.request_id == request_id)
+                .cloned()
+                .expect("record with the request id")
+        };
+        let (req, prov) = (mine(&requester_side), mine(&provider_side));
+        assert_eq!(
+            (req.role.as_str(), prov.role.as_str()),
+            ("requester", "provider")
+        );
+        for r in [&req, &prov] {
+            assert_eq!(r.requester, "grant-requester");
+            assert_eq!(r.provider, "nta-provider");
+            assert_eq!(r.path, format!("/v1/corporations/{number}"));
+            assert_eq!(r.status, 200);
+            assert!(r.time.ends_with("+09:00"), "{}", r.time);
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let mut roles: Vec<_> = seen.iter().filter(|e| e.request_id == request_id).map(|e| e.role.clone()).collect();
-    roles.sort();
-    assert_eq!(roles, vec!["provider", "requester"]);
+        assert_eq!(prov.corporate_number.as_deref(), Some(number.as_str()));
+
+        // The shippers deliver both records to the portal within a few polls.
+        let portal = renkei::portal::data::DbPortalData {
+            db: t.demo.portal.db.clone(),
+        };
+        let mut seen = Vec::new();
+        for _ in 0..50 {
+            use renkei_app::model::PortalData;
+            seen = portal.recent_exchanges(200).await.unwrap();
+            if seen.iter().filter(|e| e.request_id == request_id).count() == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let mut roles: Vec<_> = seen
+            .iter()
+            .filter(|e| e.request_id == request_id)
+            .map(|e| e.role.clone())
+            .collect();
+        roles.sort();
+        assert_eq!(roles, vec!["provider", "requester"]);
+    });
 }
 
 fn base64_url(s: &str) -> Vec<u8> {
     use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).unwrap()
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .unwrap()
 }
 
-/// The first row of nta_sabun_20210714.utf8.csv, as standard data (see docs/nta-plugin.md).
+/// Line 1 of nta_sabun_20210714.utf8.csv, as standard data (mapping in docs/nta-plugin.md):
+/// `1,1010001072706,01,1,2021-07-14,2015-10-05,"東京増田医療器株式会社",,301,"東京都","文京区",
+/// "湯島２丁目６番２号",,13,105,1130034,,,,,,,2015-10-05,1,,,,,"トウキョウマスダイリョウキ",0`
 fn expected_1010001072706() -> Value {
-    json!({ "TODO": "fill from the plugin's documented mapping" })
+    json!({
+        "Basic": {
+            "Destination": {
+                "Corporate number": "1010001072706",
+                "Corporate name": "東京増田医療器株式会社",
+                "Corporate name Kana": "トウキョウマスダイリョウキ",
+                "Head office address1": "東京都",
+                "Head office address2": "文京区湯島",
+                "Head office address3": "2-6-2"
+            }
+        },
+        "x-nta": {
+            "sequenceNumber": "1",
+            "process": { "code": "01", "label": "新規" },
+            "correct": "1",
+            "updateDate": "2021-07-14",
+            "changeDate": "2015-10-05",
+            "kind": { "code": "301", "label": "株式会社" },
+            "prefectureName": "東京都",
+            "cityName": "文京区",
+            "streetNumber": "湯島２丁目６番２号",
+            "prefectureCode": "13",
+            "cityCode": "105",
+            "postCode": "1130034",
+            "assignmentDate": "2015-10-05",
+            "latest": "1",
+            "hihyoji": "0"
+        }
+    })
 }

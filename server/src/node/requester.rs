@@ -24,7 +24,7 @@ struct Outbound<'a> {
 }
 
 pub async fn reception_jizen(State(state): State<Arc<NodeState>>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(e) = authenticate(&state, &headers) {
+    if let Err(e) = authenticate(&state, &headers).await {
         return e;
     }
     let outbound = match parse_jizen(&state, &body) {
@@ -52,7 +52,7 @@ fn get() -> String {
 }
 
 pub async fn send_request(State(state): State<Arc<NodeState>>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(e) = authenticate(&state, &headers) {
+    if let Err(e) = authenticate(&state, &headers).await {
         return e;
     }
     let request: JsonRequest = match serde_json::from_slice(&body) {
@@ -74,7 +74,7 @@ fn find_provider<'a>(state: &'a NodeState, client_id: &str) -> Option<&'a KnownP
 }
 
 /// HTTP Basic against the configured local systems; the response for a failure is ready to return.
-fn authenticate(state: &NodeState, headers: &HeaderMap) -> Result<String, Response> {
+async fn authenticate(state: &NodeState, headers: &HeaderMap) -> Result<String, Response> {
     let unauthorized = || {
         let mut response = ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized").into_response();
         response
@@ -95,7 +95,7 @@ fn authenticate(state: &NodeState, headers: &HeaderMap) -> Result<String, Respon
         tracing::warn!(user, "basic auth: unknown local system");
         unauthorized()
     })?;
-    if crate::password::verify(password, &system.password_hash) {
+    if state.basic_auth.check(user, password, &system.password_hash).await {
         Ok(user.to_owned())
     } else {
         tracing::warn!(user, "basic auth: wrong password");
