@@ -17,7 +17,8 @@ if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq chromium >/dev/null
+    # Noto CJK: the pages are Japanese; without it screenshots show empty boxes.
+    apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
   else
     echo "setup: Chromium is missing; install Debian's package: sudo apt-get install chromium" >&2
     exit 1

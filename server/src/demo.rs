@@ -192,13 +192,30 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
         provider_client_id: PROVIDER_ID.to_owned(),
         requester_client_id: REQUESTER_ID.to_owned(),
         api_path_template: API_PATH_TEMPLATE.to_owned(),
-        corporate_numbers: dataset::sample_numbers(&provider.db, DATASET, 5).await?,
+        corporate_numbers: showcase_numbers(&provider.db).await?,
         dataset: DATASET.to_owned(),
         plugin_digest: active.plugin_digest,
     };
     let json = serde_json::to_string_pretty(&info)?;
     write_private(&dir.join("demo.json"), json.as_bytes())?;
     Ok(Demo { info, portal, provider, requester, load })
+}
+
+/// Numbers that show what the data holds, in this order when present: an ordinary company, a name change
+/// (history row `latest=0`, then the current row), a non-BMP character in the address (𣗄), a foreign
+/// company, a withdrawn number (process 99). Falls back to any current numbers for other inputs.
+async fn showcase_numbers(db: &sea_orm::DatabaseConnection) -> anyhow::Result<Vec<String>> {
+    const SHOWCASE: [&str; 5] = ["1010001072706", "1011002022162", "8390005003976", "1700150006411", "3100001008599"];
+    let mut numbers = Vec::new();
+    for number in SHOWCASE {
+        if dataset::find(db, DATASET, number).await?.is_some() {
+            numbers.push(number.to_owned());
+        }
+    }
+    if numbers.is_empty() {
+        numbers = dataset::sample_numbers(db, DATASET, 5).await?;
+    }
+    Ok(numbers)
 }
 
 /// The local system's Basic credentials at the requester node: generated at first start, then kept.

@@ -1,0 +1,143 @@
+//! Portal web UI over HTTP: Leptos pages (SSR), their server functions, the browser bundle and the stylesheet.
+
+use axum::{
+    Router,
+    body::Body,
+    extract::Path,
+    http::{HeaderValue, Request, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use leptos::prelude::{LeptosOptions, provide_context};
+use leptos_axum::{LeptosRoutes, generate_route_list, render_app_async_with_context};
+use renkei_app::{App, model::PortalData, shell};
+use std::{
+    path::{Path as FsPath, PathBuf},
+    sync::{Arc, Once},
+};
+use tower_http::services::ServeDir;
+
+/// wasm-bindgen's `--out-name`: the bundle is `pkg/renkei.js` + `pkg/renkei_bg.wasm`.
+pub const OUTPUT_NAME: &str = "renkei";
+/// Where `scripts/build-ui.sh` puts the bundle, relative to the repository root.
+pub const DEFAULT_SITE_ROOT: &str = "target/site";
+const SITE_PKG_DIR: &str = "pkg";
+const STYLE_CSS: &str = include_str!("../../style/main.css");
+
+/// Every UI route: the pages, `/ui/fn/*` server functions, `/pkg/*` (the browser bundle from
+/// `site_root/pkg`), `/style.css`, `/apis/{slug}/openapi.json`, and a 404 page for anything else.
+pub fn ui_router(data: Arc<dyn PortalData>, site_root: PathBuf) -> Router {
+    warn_if_bundle_missing(&site_root);
+    let options = LeptosOptions::builder()
+        .output_name(OUTPUT_NAME)
+        .site_root(site_root.to_string_lossy().into_owned())
+        .site_pkg_dir(SITE_PKG_DIR)
+        .build();
+
+    let context = {
+        let data = data.clone();
+        move || provide_context(data.clone())
+    };
+    let app = {
+        let options = options.clone();
+        move || shell(options.clone())
+    };
+    let render_not_found = render_app_async_with_context(context.clone(), app.clone());
+
+    Router::new()
+        .route("/style.css", get(style_css))
+        .route(
+            "/apis/{slug}/openapi.json",
+            get(move |Path(slug): Path<String>| download_openapi(data.clone(), slug)),
+        )
+        .nest_service(
+            "/pkg",
+            ServeDir::new(site_root.join(SITE_PKG_DIR)).precompressed_gzip(),
+        )
+        .leptos_routes_with_context(&options, generate_route_list(App), context, app)
+        .fallback(move |req: Request<Body>| {
+            let render = render_not_found.clone();
+            async move {
+                // The app's router renders its not-found view for unknown paths; the status is
+                // forced here in case a future page forgets to set it.
+                let mut response = render(req).await;
+                if response.status() == StatusCode::OK {
+                    *response.status_mut() = StatusCode::NOT_FOUND;
+                }
+                response
+            }
+        })
+        .with_state(options)
+}
+
+/// Pages still render without the bundle (server-side only, no interactivity), so a missing
+/// bundle is a warning, said once per process.
+fn warn_if_bundle_missing(site_root: &FsPath) {
+    static WARNED: Once = Once::new();
+    let js = site_root
+        .join(SITE_PKG_DIR)
+        .join(format!("{OUTPUT_NAME}.js"));
+    if !js.is_file() {
+        WARNED.call_once(|| {
+            tracing::warn!(
+                path = %js.display(),
+                "browser bundle not found: pages render without interactivity; run scripts/build-ui.sh"
+            );
+        });
+    }
+}
+
+async fn style_css() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        STYLE_CSS,
+    )
+}
+
+#[derive(Debug, thiserror::Error)]
+enum DownloadError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("could not read the API catalogue: {0}")]
+    Data(String),
+}
+
+impl IntoResponse for DownloadError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Data(message) => {
+                tracing::error!(error = %message, "OpenAPI download failed");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        let body = serde_json::json!({ "error": { "message": self.to_string() } });
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+/// The API's OpenAPI document as a file download.
+async fn download_openapi(data: Arc<dyn PortalData>, slug: String) -> Result<Response, DownloadError> {
+    let detail = data
+        .api_detail(slug.clone())
+        .await
+        .map_err(DownloadError::Data)?
+        .ok_or_else(|| DownloadError::NotFound(renkei_app::api::not_found_message(&slug)))?;
+    // The slug is URL-safe by contract; filter anyway so it can never break the header.
+    let file_slug: String = slug
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .collect();
+    let disposition = HeaderValue::from_str(&format!(
+        "attachment; filename=\"{file_slug}.openapi.json\""
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        detail.openapi_json,
+    )
+        .into_response())
+}
