@@ -54,6 +54,13 @@ enum Command {
     /// Benchmarks that print ratios against a reference measured in the same run.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Print a node's public key (base64url, as the registry stores it), generating the key if missing.
+    PublicKey {
+        #[arg(long)]
+        key_file: PathBuf,
+    },
+    /// Read a password from standard input and print its Argon2id hash (for `[requester].systems`).
+    HashPassword,
 }
 
 #[derive(Subcommand)]
@@ -201,6 +208,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let plugin = PluginHost::new(renkei::plugin_host::SandboxPolicy::default())?.load(&wasm)?;
             let report = dataset::load(&db, &plugin, &name, &inputs).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        Command::PublicKey { key_file } => {
+            println!("{}", renkei::keys::NodeKey::load_or_generate(&key_file)?.public_b64());
+            Ok(())
+        }
+        Command::HashPassword => {
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            if password.is_empty() {
+                bail!("no password on standard input");
+            }
+            println!("{}", renkei::password::hash(password));
             Ok(())
         }
         Command::Bench(BenchCommand::Convert { plugin, input, rows }) => {

@@ -176,3 +176,25 @@ pub fn serve_listener(
     });
     Ok(addr)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::NodeConfig;
+
+    #[test]
+    fn the_example_configurations_parse() {
+        for file in ["provider-node.toml", "requester-node.toml"] {
+            let path = format!("{}/../docs/examples/{file}", env!("CARGO_MANIFEST_DIR"));
+            let text = std::fs::read_to_string(&path).unwrap();
+            let config: NodeConfig = toml::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+            assert!(config.provider.is_some() || config.requester.is_some(), "{file}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_key_is_named() {
+        let text = "client_id = \"a\"\norganisation = \"o\"\nlisten = \"127.0.0.1:1\"\ndatabase_url = \"sqlite::memory:\"\nkey_file = \"k\"\nlisen = \"x\"\n";
+        let error = toml::from_str::<NodeConfig>(text).unwrap_err().to_string();
+        assert!(error.contains("unknown field `lisen`"), "{error}");
+    }
+}
