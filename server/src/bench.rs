@@ -29,6 +29,8 @@ pub struct Phase {
     pub records: u64,
     /// The most fuel one plugin call used (0 for native phases).
     pub peak_fuel_per_call: u64,
+    /// Time inside guest calls (the plugin phase only).
+    pub guest_elapsed: Duration,
     pub rejects: u64,
     pub elapsed: Duration,
     /// Peak resident set during this phase (`VmHWM`, reset before the phase when the kernel allows).
@@ -102,7 +104,10 @@ impl fmt::Display for BenchReport {
             )?;
         }
         if !self.rss_reset {
-            writeln!(f, "(peak RSS could not be reset between phases: each includes the ones before)")?;
+            writeln!(
+                f,
+                "(peak RSS could not be reset between phases: each includes the ones before)"
+            )?;
         }
         writeln!(
             f,
@@ -110,8 +115,20 @@ impl fmt::Display for BenchReport {
             self.wasm.peak_fuel_per_call,
             self.wasm.peak_fuel_per_call as f64 * 100.0 / self.fuel_per_call as f64
         )?;
+        writeln!(
+            f,
+            "time inside the guest: {:.2} s of {:.2} s ({:.2}x native conversion speed)",
+            self.wasm.guest_elapsed.as_secs_f64(),
+            self.wasm.elapsed.as_secs_f64(),
+            self.native.elapsed.as_secs_f64()
+                / self.wasm.guest_elapsed.as_secs_f64().max(f64::EPSILON)
+        )?;
         writeln!(f, "wasm / native: {:.2}x", self.wasm_vs_native())?;
-        writeln!(f, "wasm / (native + host checks): {:.2}x", self.wasm_vs_native_checked())?;
+        writeln!(
+            f,
+            "wasm / (native + host checks): {:.2}x",
+            self.wasm_vs_native_checked()
+        )?;
         writeln!(
             f,
             "fresh store + instantiate + info: {:.1} µs; one-row conversion: {:.1} µs",
@@ -138,11 +155,20 @@ impl ConversionSink for Count {
 
 /// Converts `input`'s rows, repeated to at least `target_rows`, natively and through the plugin at
 /// `plugin_path` (the NTA guest), and times the small round trips. The CLI prints the report.
-pub fn run_convert_bench(plugin_path: &Path, input: &Path, target_rows: u64) -> anyhow::Result<BenchReport> {
+pub fn run_convert_bench(
+    plugin_path: &Path,
+    input: &Path,
+    target_rows: u64,
+) -> anyhow::Result<BenchReport> {
     let wasm = std::fs::read(plugin_path)
         .with_context(|| format!("reading the plugin {}", plugin_path.display()))?;
-    let file = std::fs::read(input).with_context(|| format!("reading the input {}", input.display()))?;
-    let first_row = file.split_inclusive(|b| *b == b'\n').next().unwrap_or_default().to_vec();
+    let file =
+        std::fs::read(input).with_context(|| format!("reading the input {}", input.display()))?;
+    let first_row = file
+        .split_inclusive(|b| *b == b'\n')
+        .next()
+        .unwrap_or_default()
+        .to_vec();
     let repeated = || RepeatedRows::new(file.clone(), target_rows);
     let Some((probe_reader, rows)) = repeated() else {
         bail!("{} has no rows", input.display());
@@ -164,7 +190,9 @@ pub fn run_convert_bench(plugin_path: &Path, input: &Path, target_rows: u64) -> 
 
     let probe = mean_time(|| plugin.probe().map(drop))?;
     let one_row_conversion = mean_time(|| {
-        plugin.convert(&mut first_row.as_slice(), &[], &mut Count::default()).map(drop)
+        plugin
+            .convert(&mut first_row.as_slice(), &[], &mut Count::default())
+            .map(drop)
     })?;
 
     Ok(BenchReport {
@@ -187,7 +215,9 @@ fn native_phase(
     chunk_bytes: usize,
     checks: Option<&PluginHost>,
 ) -> anyhow::Result<Phase> {
-    let Some((mut reader, _)) = repeated() else { bail!("no rows") };
+    let Some((mut reader, _)) = repeated() else {
+        bail!("no rows")
+    };
     let started = Instant::now();
     let mut converter = nta_corporate_number::Converter::new(&[])?;
     let mut count = Count::default();
@@ -195,7 +225,9 @@ fn native_phase(
         count.rejects += batch.rejects.len() as u64;
         for record in batch.records {
             let accepted = match checks {
-                Some(host) => host.check_record(&record.key, record.line, &record.document).is_ok(),
+                Some(host) => host
+                    .check_record(&record.key, record.line, &record.document)
+                    .is_ok(),
                 None => true,
             };
             if accepted {
@@ -217,19 +249,26 @@ fn native_phase(
     Ok(Phase {
         records: count.records,
         peak_fuel_per_call: 0,
+        guest_elapsed: Duration::ZERO,
         rejects: count.rejects,
         elapsed: started.elapsed(),
         peak_rss_bytes: peak_rss_bytes(),
     })
 }
 
-fn wasm_phase(plugin: &Plugin, repeated: impl Fn() -> Option<(RepeatedRows, u64)>) -> anyhow::Result<Phase> {
-    let Some((mut reader, _)) = repeated() else { bail!("no rows") };
+fn wasm_phase(
+    plugin: &Plugin,
+    repeated: impl Fn() -> Option<(RepeatedRows, u64)>,
+) -> anyhow::Result<Phase> {
+    let Some((mut reader, _)) = repeated() else {
+        bail!("no rows")
+    };
     let mut count = Count::default();
     let report = plugin.convert(&mut reader, &[], &mut count)?;
     Ok(Phase {
         records: report.records,
         peak_fuel_per_call: report.peak_fuel_per_call,
+        guest_elapsed: report.guest_elapsed,
         rejects: report.rejects,
         elapsed: report.elapsed,
         peak_rss_bytes: peak_rss_bytes(),
@@ -252,7 +291,13 @@ fn mean_time<E>(mut round: impl FnMut() -> Result<(), E>) -> Result<Duration, E>
 fn peak_rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-    let kib: u64 = line.trim_start_matches("VmHWM:").trim().trim_end_matches("kB").trim().parse().ok()?;
+    let kib: u64 = line
+        .trim_start_matches("VmHWM:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
     Some(kib * 1024)
 }
 

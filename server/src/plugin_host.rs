@@ -6,6 +6,7 @@
 //! input in chunks, checks every record the guest returns and hands the batches to a [`ConversionSink`].
 //! The API is synchronous; async callers run conversions in `tokio::task::spawn_blocking`.
 
+mod pipeline;
 mod policy;
 mod records;
 mod wasi;
@@ -21,6 +22,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, InstancePre, ResourceAny};
 use wasmtime::{Engine, Store, Trap};
 
+use pipeline::Delivery;
 pub use policy::SandboxPolicy;
 use policy::{GRANTED_IMPORT_PREFIXES, GuestContext};
 
@@ -44,14 +46,22 @@ pub enum PluginError {
     Compile(String),
     #[error("the plugin engine cannot start: {0}")]
     Engine(String),
-    #[error("the plugin used up its fuel ({fuel_per_call} per call): it computes too long or loops forever")]
+    #[error(
+        "the plugin used up its fuel ({fuel_per_call} per call): it computes too long or loops forever"
+    )]
     FuelExhausted { fuel_per_call: u64 },
     #[error("the plugin tried to use more than its {limit_bytes} bytes of memory")]
     MemoryLimit { limit_bytes: u64 },
     #[error("the plugin returned more than {limit_bytes} bytes in one call")]
     OutputLimit { limit_bytes: u64 },
-    #[error("the plugin returned {size_bytes} bytes for line {line}; one record may have at most {limit_bytes}")]
-    RecordTooLarge { line: u64, size_bytes: u64, limit_bytes: u64 },
+    #[error(
+        "the plugin returned {size_bytes} bytes for line {line}; one record may have at most {limit_bytes}"
+    )]
+    RecordTooLarge {
+        line: u64,
+        size_bytes: u64,
+        limit_bytes: u64,
+    },
     #[error("the plugin returned malformed data: {0}")]
     InvalidOutput(String),
     #[error("the plugin trapped: {0}")]
@@ -117,6 +127,9 @@ pub struct ConversionReport {
     pub elapsed: Duration,
     /// The most fuel one call used, to compare with `SandboxPolicy::fuel_per_call`.
     pub peak_fuel_per_call: u64,
+    /// Time spent inside guest calls (including copying their results out); the rest of `elapsed` is
+    /// instantiation, the host's record checks and the sink.
+    pub guest_elapsed: Duration,
 }
 
 /// What a plugin says about itself (the WIT `plugin-info`).
@@ -143,10 +156,21 @@ struct Shared {
 
 impl PluginHost {
     pub fn new(policy: SandboxPolicy) -> Result<Self, PluginError> {
-        let engine = policy.engine().map_err(|e| PluginError::Engine(format!("{e:#}")))?;
-        let linker = policy.linker(&engine).map_err(|e| PluginError::Engine(format!("{e:#}")))?;
-        let shared = Arc::new(Shared { policy, schema: StandardSchema::new() });
-        Ok(Self { engine, linker, shared })
+        let engine = policy
+            .engine()
+            .map_err(|e| PluginError::Engine(format!("{e:#}")))?;
+        let linker = policy
+            .linker(&engine)
+            .map_err(|e| PluginError::Engine(format!("{e:#}")))?;
+        let shared = Arc::new(Shared {
+            policy,
+            schema: StandardSchema::new(),
+        });
+        Ok(Self {
+            engine,
+            linker,
+            shared,
+        })
     }
 
     pub fn policy(&self) -> &SandboxPolicy {
@@ -155,7 +179,12 @@ impl PluginHost {
 
     /// The checks the host applies to every record a guest returns (JSON object, standard-data schema,
     /// `key` = `Basic.Destination.Corporate number`), for records produced outside a plugin.
-    pub fn check_record(&self, key: &str, line: u64, document: &str) -> Result<Converted, Rejected> {
+    pub fn check_record(
+        &self,
+        key: &str,
+        line: u64,
+        document: &str,
+    ) -> Result<Converted, Rejected> {
         records::check_record(&self.shared.schema, key, line, document)
     }
 
@@ -163,7 +192,8 @@ impl PluginHost {
     /// it and asks for its `info` (in a sandboxed store like any call).
     pub fn load(&self, wasm: &[u8]) -> Result<Plugin, PluginError> {
         check_header(wasm)?;
-        let component = Component::new(&self.engine, wasm).map_err(|e| PluginError::Compile(format!("{e:#}")))?;
+        let component = Component::new(&self.engine, wasm)
+            .map_err(|e| PluginError::Compile(format!("{e:#}")))?;
         check_imports_and_exports(&self.engine, &component)?;
         let instance_pre = self
             .linker
@@ -179,7 +209,10 @@ impl PluginHost {
         });
         // Instantiating and calling `info` once proves the component runs inside the limits at all.
         let info = Arc::new(loaded.probe()?);
-        Ok(Plugin { inner: loaded, info })
+        Ok(Plugin {
+            inner: loaded,
+            info,
+        })
     }
 }
 
@@ -241,7 +274,9 @@ impl Plugin {
         let failure = |error, store: &Store<GuestContext>| classify(error, store, policy);
 
         plugin.refuel(&mut store)?;
-        let opened = guest.call_open(&mut store, options).map_err(|e| failure(e, &store))?;
+        let opened = guest
+            .call_open(&mut store, options)
+            .map_err(|e| failure(e, &store))?;
         let session: ResourceAny = opened.map_err(wire::guest_error)?;
 
         let mut report = ConversionReport {
@@ -252,33 +287,41 @@ impl Plugin {
             plugin_digest: plugin.digest.clone(),
             elapsed: Duration::ZERO,
             peak_fuel_per_call: plugin.fuel_spent(&store),
+            guest_elapsed: Duration::ZERO,
         };
-        let mut chunk = vec![0_u8; policy.chunk_bytes.max(1)];
-        loop {
-            let filled = fill(input, &mut chunk)?;
-            if filled == 0 {
-                break;
+        std::thread::scope(|scope| {
+            let mut delivery = Delivery::new(scope, policy, schema, sink);
+            let mut chunk = vec![0_u8; policy.chunk_bytes.max(1)];
+            loop {
+                let filled = fill(input, &mut chunk)?;
+                if filled == 0 {
+                    break;
+                }
+                report.bytes_in += filled as u64;
+                plugin.refuel(&mut store)?;
+                let call_started = Instant::now();
+                let pushed = guest
+                    .session()
+                    .call_push(&mut store, session, &chunk[..filled])
+                    .map_err(|e| failure(e, &store))?;
+                report.guest_elapsed += call_started.elapsed();
+                report.peak_fuel_per_call =
+                    report.peak_fuel_per_call.max(plugin.fuel_spent(&store));
+                delivery.submit(pushed.map_err(wire::guest_error)?, &mut report)?;
             }
-            report.bytes_in += filled as u64;
             plugin.refuel(&mut store)?;
-            let pushed = guest
+            let call_started = Instant::now();
+            let finished = guest
                 .session()
-                .call_push(&mut store, session, &chunk[..filled])
+                .call_finish(&mut store, session)
                 .map_err(|e| failure(e, &store))?;
+            report.guest_elapsed += call_started.elapsed();
             report.peak_fuel_per_call = report.peak_fuel_per_call.max(plugin.fuel_spent(&store));
-            let batch = wire::check_batch(pushed.map_err(wire::guest_error)?, policy, schema)?;
-            deliver(sink, batch, &mut report)?;
-        }
-        plugin.refuel(&mut store)?;
-        let finished = guest
-            .session()
-            .call_finish(&mut store, session)
-            .map_err(|e| failure(e, &store))?;
-        report.peak_fuel_per_call = report.peak_fuel_per_call.max(plugin.fuel_spent(&store));
-        let (tail, as_of) = wire::check_summary(finished.map_err(wire::guest_error)?, policy, schema)?;
-        deliver(sink, tail, &mut report)?;
+            let summary = finished.map_err(wire::guest_error)?;
+            report.as_of = wire::check_as_of(summary.as_of)?;
+            delivery.finish(summary.tail, &mut report)
+        })?;
         // The session is not dropped explicitly: the whole store (and the guest with it) goes now.
-        report.as_of = as_of;
         report.elapsed = started.elapsed();
         Ok(report)
     }
@@ -326,18 +369,31 @@ impl Loaded {
 }
 
 /// Names what went wrong in a failed call: a refused memory growth explains the abort that follows it.
-fn classify(error: wasmtime::Error, store: &Store<GuestContext>, policy: &SandboxPolicy) -> PluginError {
+fn classify(
+    error: wasmtime::Error,
+    store: &Store<GuestContext>,
+    policy: &SandboxPolicy,
+) -> PluginError {
     let state = store.data();
     if state.limiter.denied_memory_bytes.is_some() {
-        return PluginError::MemoryLimit { limit_bytes: policy.max_memory_bytes as u64 };
+        return PluginError::MemoryLimit {
+            limit_bytes: policy.max_memory_bytes as u64,
+        };
     }
-    let stderr = state.stderr.text().map(|text| format!("; guest stderr: {}", wire::clip(&text, 1024)));
+    let stderr = state
+        .stderr
+        .text()
+        .map(|text| format!("; guest stderr: {}", wire::clip(&text, 1024)));
     match error.downcast_ref::<Trap>() {
-        Some(Trap::OutOfFuel) => PluginError::FuelExhausted { fuel_per_call: policy.fuel_per_call },
+        Some(Trap::OutOfFuel) => PluginError::FuelExhausted {
+            fuel_per_call: policy.fuel_per_call,
+        },
         Some(trap) => PluginError::Trap(format!("{trap}{}", stderr.unwrap_or_default())),
         // wasmtime's error type for this is private; its message is pinned by the `flood` test.
         None if format!("{error:#}").contains(HOSTCALL_FUEL_EXHAUSTED) => {
-            PluginError::OutputLimit { limit_bytes: policy.max_output_bytes_per_call as u64 }
+            PluginError::OutputLimit {
+                limit_bytes: policy.max_output_bytes_per_call as u64,
+            }
         }
         // Other host-side refusals during the call, e.g. waiting on a clock, or a malformed result.
         None => PluginError::Trap(format!("{error:#}{}", stderr.unwrap_or_default())),
@@ -346,20 +402,6 @@ fn classify(error: wasmtime::Error, store: &Store<GuestContext>, policy: &Sandbo
 
 /// How wasmtime 48 says a result exceeded the store's hostcall fuel (our output limit).
 const HOSTCALL_FUEL_EXHAUSTED: &str = "fuel allocated for hostcalls has been exhausted";
-
-fn deliver(
-    sink: &mut dyn ConversionSink,
-    batch: wire::CheckedBatch,
-    report: &mut ConversionReport,
-) -> Result<(), PluginError> {
-    if batch.records.is_empty() && batch.rejects.is_empty() {
-        return Ok(());
-    }
-    report.records += batch.records.len() as u64;
-    report.rejects += batch.rejects.len() as u64;
-    sink.accept(batch.records, batch.rejects)?;
-    Ok(())
-}
 
 /// Reads until `buf` is full or the input ends, so every chunk but the last has the full size.
 fn fill(input: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -403,10 +445,15 @@ fn check_imports_and_exports(engine: &Engine, component: &Component) -> Result<(
         }
     }
     if ty.exports(engine).len() == 0 {
-        return Err(PluginError::NotAConverter(format!("it does not export `{CONVERT_INTERFACE}`")));
+        return Err(PluginError::NotAConverter(format!(
+            "it does not export `{CONVERT_INTERFACE}`"
+        )));
     }
     for (name, _) in ty.imports(engine) {
-        if !GRANTED_IMPORT_PREFIXES.iter().any(|prefix| name.starts_with(prefix)) {
+        if !GRANTED_IMPORT_PREFIXES
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+        {
             return Err(PluginError::NotAConverter(format!(
                 "it imports `{name}`, which the converter world does not grant"
             )));

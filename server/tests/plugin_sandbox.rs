@@ -28,7 +28,10 @@ fn guest_path(file: &str) -> PathBuf {
 fn read_guest(file: &str) -> Vec<u8> {
     let path = guest_path(file);
     std::fs::read(&path).unwrap_or_else(|e| {
-        panic!("cannot read {} ({e}): run scripts/build-plugins.sh first", path.display())
+        panic!(
+            "cannot read {} ({e}): run scripts/build-plugins.sh first",
+            path.display()
+        )
     })
 }
 
@@ -95,13 +98,20 @@ fn ok_mode_returns_one_checked_record_per_chunk() {
     assert_eq!(report.rejects, 0);
     assert_eq!(report.bytes_in, 150 << 10);
     assert_eq!(report.as_of.as_deref(), Some("2021-07-14"));
-    assert_eq!(report.plugin_digest, hex::encode(Sha256::digest(&*FIXTURE_BYTES)));
+    assert_eq!(
+        report.plugin_digest,
+        hex::encode(Sha256::digest(&*FIXTURE_BYTES))
+    );
     assert_eq!(sink.batches, 3);
     let lines: Vec<u64> = sink.records.iter().map(|r| r.line).collect();
     assert_eq!(lines, [1, 2, 3]);
     assert_eq!(
         sink.records[0],
-        Converted { key: TOYOTA.to_string(), line: 1, document: toyota_document() }
+        Converted {
+            key: TOYOTA.to_string(),
+            line: 1,
+            document: toyota_document()
+        }
     );
 }
 
@@ -121,7 +131,10 @@ fn info_and_digest_describe_the_plugin() {
     assert_eq!(info.version, "0.1.0");
     assert_eq!(info.accepts, ["application/octet-stream; fixture"]);
     assert_eq!(info.produces, ["Basic"]);
-    assert_eq!(FIXTURE.digest(), hex::encode(Sha256::digest(&*FIXTURE_BYTES)));
+    assert_eq!(
+        FIXTURE.digest(),
+        hex::encode(Sha256::digest(&*FIXTURE_BYTES))
+    );
     assert_eq!(FIXTURE.probe().expect("probe"), *info);
 }
 
@@ -144,7 +157,10 @@ fn unbounded_allocation_hits_the_memory_limit() {
     match result {
         Err(e @ PluginError::MemoryLimit { limit_bytes }) => {
             assert_eq!(limit_bytes, 64 << 20);
-            assert_eq!(e.to_string(), "the plugin tried to use more than its 67108864 bytes of memory");
+            assert_eq!(
+                e.to_string(),
+                "the plugin tried to use more than its 67108864 bytes of memory"
+            );
         }
         other => panic!("expected MemoryLimit, got {other:?}"),
     }
@@ -158,7 +174,10 @@ fn a_flood_of_records_hits_the_output_limit() {
         Err(PluginError::OutputLimit { limit_bytes }) => assert_eq!(limit_bytes, 16 << 20),
         other => panic!("expected OutputLimit, got {other:?}"),
     }
-    assert_eq!(sink.batches, 0, "nothing of the flooding batch reaches the sink");
+    assert_eq!(
+        sink.batches, 0,
+        "nothing of the flooding batch reaches the sink"
+    );
     assert_still_serves();
 }
 
@@ -167,8 +186,14 @@ fn a_panic_is_a_trap_with_the_guest_message() {
     let (result, _) = run("trap", b"x");
     match result {
         Err(PluginError::Trap(message)) => {
-            assert!(message.starts_with("wasm trap: wasm `unreachable` instruction executed"), "{message}");
-            assert!(message.contains("fixture-abuse: trap mode panics on purpose"), "{message}");
+            assert!(
+                message.starts_with("wasm trap: wasm `unreachable` instruction executed"),
+                "{message}"
+            );
+            assert!(
+                message.contains("fixture-abuse: trap mode panics on purpose"),
+                "{message}"
+            );
         }
         other => panic!("expected Trap, got {other:?}"),
     }
@@ -180,7 +205,10 @@ fn a_huge_record_is_refused_before_it_is_copied() {
     let (result, _) = run("huge-record", b"x");
     match result {
         Err(e @ PluginError::OutputLimit { .. }) => {
-            assert_eq!(e.to_string(), "the plugin returned more than 16777216 bytes in one call")
+            assert_eq!(
+                e.to_string(),
+                "the plugin returned more than 16777216 bytes in one call"
+            )
         }
         other => panic!("expected OutputLimit, got {other:?}"),
     }
@@ -198,6 +226,26 @@ fn a_record_over_the_record_limit_is_refused() {
         other => panic!("expected RecordTooLarge, got {other:?}"),
     }
     assert_eq!(sink.batches, 0);
+    assert_still_serves();
+}
+
+#[test]
+fn a_late_failure_keeps_the_earlier_batches_in_order() {
+    // Chunks 1 and 2 are fine; chunk 3 returns an oversized record, found by the checking thread.
+    let options = [
+        mode("large-record"),
+        vec![("from-chunk".to_string(), "3".to_string())],
+    ]
+    .concat();
+    let mut sink = Collect::default();
+    let input = vec![b'x'; 200 << 10];
+    let result = FIXTURE.convert(&mut Cursor::new(input), &options, &mut sink);
+    match result {
+        Err(PluginError::RecordTooLarge { line: 3, .. }) => {}
+        other => panic!("expected RecordTooLarge on line 3, got {other:?}"),
+    }
+    let lines: Vec<u64> = sink.records.iter().map(|r| r.line).collect();
+    assert_eq!(lines, [1, 2]);
     assert_still_serves();
 }
 
@@ -224,7 +272,10 @@ fn a_record_outside_the_standard_becomes_a_reject_naming_the_field() {
     assert_eq!((report.records, report.rejects), (1, 1));
     let reason = &sink.rejects[0].reason;
     assert_eq!(sink.rejects[0].line, 1);
-    assert!(reason.starts_with("`document` is not valid standard data: at /Basic: "), "{reason}");
+    assert!(
+        reason.starts_with("`document` is not valid standard data: at /Basic: "),
+        "{reason}"
+    );
     assert!(reason.contains("Favourite colour"), "{reason}");
 }
 
@@ -250,7 +301,10 @@ fn the_guest_sees_no_clock_environment_files_or_entropy() {
             .to_string()
     };
     let first = observe();
-    assert!(first.starts_with("clock=0 env=0 args=0 root=denied hash="), "{first}");
+    assert!(
+        first.starts_with("clock=0 env=0 args=0 root=denied hash="),
+        "{first}"
+    );
     assert_eq!(observe(), first, "a second run sees exactly the same world");
 }
 
@@ -292,7 +346,10 @@ fn a_failing_sink_stops_the_conversion() {
     let result = FIXTURE.convert(&mut Cursor::new(b"x"), &mode("ok"), &mut Full);
     match result {
         Err(e @ PluginError::Sink(_)) => {
-            assert_eq!(e.to_string(), "storing the converted records failed: disk full")
+            assert_eq!(
+                e.to_string(),
+                "storing the converted records failed: disk full"
+            )
         }
         other => panic!("expected Sink, got {other:?}"),
     }
@@ -307,7 +364,11 @@ fn conversions_run_in_parallel_on_one_plugin() {
             let plugin = plugin.clone();
             std::thread::spawn(move || {
                 let mut sink = Collect::default();
-                plugin.convert(&mut Cursor::new(vec![0_u8; 100_000]), &mode("ok"), &mut sink)
+                plugin.convert(
+                    &mut Cursor::new(vec![0_u8; 100_000]),
+                    &mode("ok"),
+                    &mut sink,
+                )
             })
         })
         .collect();
@@ -366,7 +427,10 @@ fn convert_natively(input: &[u8]) -> (Vec<Converted>, Vec<Rejected>, Option<Stri
             line: r.line,
             document: serde_json::from_str(&r.document).expect("native output is JSON"),
         }));
-        rejects.extend(batch.rejects.into_iter().map(|r| Rejected { line: r.line, reason: r.reason }));
+        rejects.extend(batch.rejects.into_iter().map(|r| Rejected {
+            line: r.line,
+            reason: r.reason,
+        }));
     }
     (records, rejects, summary.as_of)
 }
@@ -376,11 +440,21 @@ fn assert_plugin_matches_native(file: &str, expected_as_of: &str) {
     let (native_records, native_rejects, native_as_of) = convert_natively(&input);
 
     let mut sink = Collect::default();
-    let report = NTA.convert(&mut Cursor::new(&input), &[], &mut sink).expect("plugin converts");
+    let report = NTA
+        .convert(&mut Cursor::new(&input), &[], &mut sink)
+        .expect("plugin converts");
 
     assert_eq!(report.bytes_in, input.len() as u64);
-    assert_eq!(report.records, native_records.len() as u64, "{file}: record count");
-    assert_eq!(report.rejects, native_rejects.len() as u64, "{file}: reject count");
+    assert_eq!(
+        report.records,
+        native_records.len() as u64,
+        "{file}: record count"
+    );
+    assert_eq!(
+        report.rejects,
+        native_rejects.len() as u64,
+        "{file}: reject count"
+    );
     assert_eq!(report.as_of, native_as_of);
     assert_eq!(report.as_of.as_deref(), Some(expected_as_of));
     let fuel_per_call = SandboxPolicy::default().fuel_per_call;
@@ -389,8 +463,15 @@ fn assert_plugin_matches_native(file: &str, expected_as_of: &str) {
         "{file}: a 64 KiB chunk used {} fuel; the default policy must leave a 10x margin over real data",
         report.peak_fuel_per_call
     );
-    assert_eq!(sink.records.first(), native_records.first(), "{file}: first record");
-    assert!(sink.records == native_records, "{file}: every record is identical");
+    assert_eq!(
+        sink.records.first(),
+        native_records.first(),
+        "{file}: first record"
+    );
+    assert!(
+        sink.records == native_records,
+        "{file}: every record is identical"
+    );
     assert_eq!(sink.rejects, native_rejects, "{file}: rejects");
 }
 
@@ -401,5 +482,8 @@ fn nta_plugin_converts_the_utf8_diff_file_like_native_code() {
 
 #[test]
 fn nta_plugin_converts_the_cp932_web_api_file_like_native_code() {
-    assert_plugin_matches_native("nta_webapi_v2_diff_20170101-20170110_p1.sjis.csv", "2017-06-06");
+    assert_plugin_matches_native(
+        "nta_webapi_v2_diff_20170101-20170110_p1.sjis.csv",
+        "2017-06-06",
+    );
 }

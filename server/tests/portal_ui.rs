@@ -175,7 +175,7 @@ fn position(html: &str, needle: &str) -> usize {
     html.find(needle).unwrap_or_else(|| panic!("page lacks {needle:?}:\n{html}"))
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn catalogue_is_rendered_on_the_server_with_its_api_tiles() {
     let ui = TestUi::start(MemoryData::sample(), repo_root().join("target/site")).await;
     for path in ["/catalogue", "/"] {
@@ -206,7 +206,7 @@ async fn catalogue_is_rendered_on_the_server_with_its_api_tiles() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_detail_lists_operations_from_the_openapi_document() {
     let ui = TestUi::start(MemoryData::sample(), repo_root().join("target/site")).await;
     let (status, _, html) = ui.get("/apis/nta-corporations").await;
@@ -233,7 +233,7 @@ async fn api_detail_lists_operations_from_the_openapi_document() {
     assert!(position(&html, ">200</span>") < position(&html, ">404</span>"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_api_and_unknown_page_answer_404_with_a_clear_message() {
     let ui = TestUi::start(MemoryData::sample(), repo_root().join("target/site")).await;
 
@@ -248,7 +248,7 @@ async fn unknown_api_and_unknown_page_answer_404_with_a_clear_message() {
     position(&html, "出典：国税庁法人番号公表サイト（国税庁）");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exchange_log_lists_records_newest_first() {
     let ui = TestUi::start(MemoryData::sample(), repo_root().join("target/site")).await;
     let (status, _, html) = ui.get("/logs").await;
@@ -274,7 +274,7 @@ async fn exchange_log_lists_records_newest_first() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_source_errors_are_shown_not_panicked() {
     let data = MemoryData { fail_with: Some("database is locked".into()), ..MemoryData::sample() };
     let ui = TestUi::start(data, repo_root().join("target/site")).await;
@@ -288,7 +288,7 @@ async fn data_source_errors_are_shown_not_panicked() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_functions_answer_json() {
     let ui = TestUi::start(MemoryData::sample(), repo_root().join("target/site")).await;
     let response = ui
@@ -319,7 +319,7 @@ async fn server_functions_answer_json() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stylesheet_bundle_and_openapi_download_are_served() {
     let site = tempfile::tempdir().expect("temp dir");
     let pkg = site.path().join("pkg");
@@ -367,7 +367,7 @@ const PREVIEW_PASSWORD: &str = "preview-password";
 /// next port, and writes a demo.json for `end2end/` to `RENKEI_DEMO_JSON` (default
 /// `target/ui-preview/demo.json`). Runs until killed:
 /// `cargo test -p renkei --test portal_ui -- --ignored preview --nocapture`
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "serves forever; run by hand for browser work"]
 async fn preview() {
     let port: u16 = std::env::var("RENKEI_UI_PREVIEW_PORT")

@@ -1,6 +1,7 @@
 //! Test fixture guest: a converter that misbehaves on request, so the host's sandbox limits can be tested.
 //!
-//! `open` takes the option `("mode", M)`:
+//! `open` takes the option `("mode", M)` and optionally `("from-chunk", N)` (chunks before the N-th behave
+//! as `ok`, so a misbehaviour can come late in a conversion):
 //! - `ok`: every `push` returns one valid `Basic` record (トヨタ自動車株式会社, 1180301018771) whose `line`
 //!   is the chunk's 1-based index; `finish` states the as-of date `2021-07-14`.
 //! - `loop`: `push` spins forever (fuel limit).
@@ -17,7 +18,10 @@
 //! - `sleep`: `push` sleeps for an hour (the host must refuse to wait).
 #![cfg_attr(
     all(not(target_arch = "wasm32"), not(test)),
-    expect(dead_code, reason = "the modes are exported only by the wasm32 guest and exercised by unit tests")
+    expect(
+        dead_code,
+        reason = "the modes are exported only by the wasm32 guest and exercised by unit tests"
+    )
 )]
 
 /// The corporate number of トヨタ自動車株式会社 (check digit valid).
@@ -56,23 +60,59 @@ const MODES: [(&str, Mode); 12] = [
     ("sleep", Mode::Sleep),
 ];
 
-/// Reads the `mode` option; any other option name is refused, as a real converter would.
-fn parse_mode(options: &[(String, String)]) -> Result<Mode, String> {
-    let mut mode = None;
-    for (name, value) in options {
-        if name != "mode" {
-            return Err(format!("unknown option `{name}`; only `mode` is accepted"));
+/// What `open` was asked for: the mode, and the first chunk (1-based) it applies to; earlier chunks
+/// behave as `ok`, so a misbehaviour can be placed late in a conversion.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Plan {
+    mode: Mode,
+    from_chunk: u64,
+}
+
+impl Plan {
+    fn mode_for(self, chunk_index: u64) -> Mode {
+        if chunk_index < self.from_chunk {
+            Mode::Ok
+        } else {
+            self.mode
         }
-        let found = MODES.iter().find(|(label, _)| label == value).map(|(_, m)| *m);
-        match found {
-            Some(m) => mode = Some(m),
-            None => {
-                let labels: Vec<&str> = MODES.iter().map(|(label, _)| *label).collect();
-                return Err(format!("unknown mode `{value}`; expected one of {}", labels.join(", ")));
+    }
+}
+
+/// Reads the options `mode` (required) and `from-chunk` (default 1); any other option is refused, as a
+/// real converter would.
+fn parse_plan(options: &[(String, String)]) -> Result<Plan, String> {
+    let mut mode = None;
+    let mut from_chunk = 1;
+    for (name, value) in options {
+        match name.as_str() {
+            "mode" => {
+                let found = MODES
+                    .iter()
+                    .find(|(label, _)| label == value)
+                    .map(|(_, m)| *m);
+                let Some(m) = found else {
+                    let labels: Vec<&str> = MODES.iter().map(|(label, _)| *label).collect();
+                    return Err(format!(
+                        "unknown mode `{value}`; expected one of {}",
+                        labels.join(", ")
+                    ));
+                };
+                mode = Some(m);
+            }
+            "from-chunk" => {
+                from_chunk = value
+                    .parse()
+                    .map_err(|_| format!("option `from-chunk` must be a number, got `{value}`"))?;
+            }
+            _ => {
+                return Err(format!(
+                    "unknown option `{name}`; expected `mode` or `from-chunk`"
+                ));
             }
         }
     }
-    mode.ok_or_else(|| "option `mode` is required".to_string())
+    let mode = mode.ok_or_else(|| "option `mode` is required".to_string())?;
+    Ok(Plan { mode, from_chunk })
 }
 
 /// A record as plain Rust data, independent of the generated bindings (so the logic is testable natively).
@@ -83,7 +123,11 @@ struct Record {
 }
 
 fn ok_record(line: u64) -> Record {
-    Record { key: KEY.to_string(), line, document: DOCUMENT.to_string() }
+    Record {
+        key: KEY.to_string(),
+        line,
+        document: DOCUMENT.to_string(),
+    }
 }
 
 /// What one `push` returns in `mode`, for the chunk with 1-based index `chunk_index`.
@@ -142,7 +186,7 @@ fn push_records(mode: Mode, chunk_index: u64) -> Vec<Record> {
 
 /// What the guest can learn about its surroundings, as one line of plain ASCII.
 fn observe() -> String {
-    use std::hash::{BuildHasher, Hash, Hasher};
+    use std::hash::BuildHasher;
     let clock = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs().to_string())
@@ -151,13 +195,13 @@ fn observe() -> String {
         Ok(_) => "readable",
         Err(_) => "denied",
     };
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    42_u8.hash(&mut hasher);
+    // `RandomState` draws its keys from WASI randomness: the hash shows whether that varies.
+    let hash = std::collections::hash_map::RandomState::new().hash_one(42_u8);
     format!(
         "clock={clock} env={} args={} root={root} hash={:016x}",
         std::env::vars_os().count(),
         std::env::args_os().count(),
-        hasher.finish()
+        hash
     )
 }
 
@@ -170,7 +214,11 @@ fn padded_record(line: u64, filler: usize) -> Record {
     bytes.resize(head.len() + filler, b'A');
     bytes.extend_from_slice(tail);
     let document = String::from_utf8(bytes).expect("ASCII and a UTF-8 literal");
-    Record { key: KEY.to_string(), line, document }
+    Record {
+        key: KEY.to_string(),
+        line,
+        document,
+    }
 }
 
 /// Never returns; the counter goes through `black_box` so the loop is not optimised into a trap.
@@ -194,7 +242,7 @@ fn grab_memory() -> ! {
 mod guest {
     use std::cell::Cell;
 
-    use super::{Mode, Record, parse_mode, push_records};
+    use super::{Mode, Plan, Record, parse_plan, push_records};
 
     wit_bindgen::generate!({
         world: "converter",
@@ -207,7 +255,7 @@ mod guest {
     struct Fixture;
 
     struct AbuseSession {
-        mode: Mode,
+        plan: Plan,
         chunks: Cell<u64>,
     }
 
@@ -215,7 +263,11 @@ mod guest {
         Batch {
             records: records
                 .into_iter()
-                .map(|r| OutputRecord { key: r.key, line: r.line, document: r.document })
+                .map(|r| OutputRecord {
+                    key: r.key,
+                    line: r.line,
+                    document: r.document,
+                })
                 .collect(),
             rejects: Vec::new(),
         }
@@ -234,8 +286,11 @@ mod guest {
         }
 
         fn open(options: Vec<(String, String)>) -> Result<Session, ConversionError> {
-            let mode = parse_mode(&options).map_err(ConversionError::InvalidOptions)?;
-            Ok(Session::new(AbuseSession { mode, chunks: Cell::new(0) }))
+            let plan = parse_plan(&options).map_err(ConversionError::InvalidOptions)?;
+            Ok(Session::new(AbuseSession {
+                plan,
+                chunks: Cell::new(0),
+            }))
         }
     }
 
@@ -243,12 +298,15 @@ mod guest {
         fn push(&self, _chunk: Vec<u8>) -> Result<Batch, ConversionError> {
             let index = self.chunks.get() + 1;
             self.chunks.set(index);
-            Ok(batch(push_records(self.mode, index)))
+            Ok(batch(push_records(self.plan.mode_for(index), index)))
         }
 
         fn finish(&self) -> Result<Summary, ConversionError> {
-            let as_of = (self.mode == Mode::Ok).then(|| "2021-07-14".to_string());
-            Ok(Summary { tail: batch(Vec::new()), as_of })
+            let as_of = (self.plan.mode == Mode::Ok).then(|| "2021-07-14".to_string());
+            Ok(Summary {
+                tail: batch(Vec::new()),
+                as_of,
+            })
         }
     }
 
@@ -261,10 +319,28 @@ mod tests {
 
     #[test]
     fn mode_option_is_required_and_checked() {
-        assert_eq!(parse_mode(&[]), Err("option `mode` is required".to_string()));
-        assert_eq!(parse_mode(&[("mode".into(), "ok".into())]), Ok(Mode::Ok));
-        let err = parse_mode(&[("mode".into(), "nope".into())]).unwrap_err();
-        assert!(err.starts_with("unknown mode `nope`; expected one of ok, loop,"), "{err}");
+        assert_eq!(
+            parse_plan(&[]),
+            Err("option `mode` is required".to_string())
+        );
+        assert_eq!(
+            parse_plan(&[("mode".into(), "ok".into())]),
+            Ok(Plan {
+                mode: Mode::Ok,
+                from_chunk: 1
+            })
+        );
+        let late = parse_plan(&[
+            ("mode".into(), "trap".into()),
+            ("from-chunk".into(), "3".into()),
+        ]);
+        let late = late.expect("valid options");
+        assert_eq!((late.mode_for(2), late.mode_for(3)), (Mode::Ok, Mode::Trap));
+        let err = parse_plan(&[("mode".into(), "nope".into())]).unwrap_err();
+        assert!(
+            err.starts_with("unknown mode `nope`; expected one of ok, loop,"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -130,7 +130,9 @@ mod tests {
 
     #[test]
     fn finds_escapes_in_and_after_the_vectorised_blocks() {
-        assert!(!needs_escape("株式会社アオバ・インターナショナル".as_bytes()));
+        assert!(!needs_escape(
+            "株式会社アオバ・インターナショナル".as_bytes()
+        ));
         for at in [0, 15, 16, 31, 40] {
             let mut value = vec![b'a'; 41];
             value[at] = b'"';

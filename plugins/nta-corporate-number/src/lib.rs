@@ -309,10 +309,11 @@ impl Converter {
             return Ok(None);
         }
         if !COLUMN_COUNTS.contains(&fields.len()) {
-            return Err(format!(
-                "{} columns; an NTA row has 23, 28, 29 or 30",
-                fields.len()
-            ));
+            let count = match fields.len() {
+                1 => "1 column".to_owned(),
+                n => format!("{n} columns"),
+            };
+            return Err(format!("{count}; an NTA row has 23, 28, 29 or 30"));
         }
         let converted = Row::new(&fields).convert(document)?;
         if self

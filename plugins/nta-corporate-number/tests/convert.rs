@@ -292,6 +292,7 @@ fn bad_rows_are_rejected_naming_line_column_and_value() {
         String::new(),
         with(7, "\"株式会社アオバ"),
         with(2, "１０１０００１０９１２１９"),
+        "end of file".to_owned(),
         ROW.to_owned(),
     ]
     .join("\r\n");
@@ -335,12 +336,13 @@ fn bad_rows_are_rejected_naming_line_column_and_value() {
                 13,
                 r#"column 2 (corporateNumber) = "１０１０００１０９１２１９": character 1 ('１') is not a half-width digit"#
             ),
+            reject(14, "1 column; an NTA row has 23, 28, 29 or 30"),
         ]
     );
     // The blank line 11 is skipped; the last line has no line feed and still counts.
     assert_eq!(
         output.records.iter().map(|r| r.line).collect::<Vec<_>>(),
-        [14]
+        [15]
     );
     assert_eq!(output.as_of.as_deref(), Some("2017-06-06"));
 }
@@ -420,4 +422,46 @@ fn options_and_non_csv_input_fail_with_a_clear_error() {
             as_of: None
         }
     );
+}
+
+#[test]
+fn streets_split_cleanly_or_fall_back_whole() {
+    let (mut split, mut whole) = (0, 0);
+    for record in SJIS.records.iter().chain(&UTF8.records) {
+        let doc: serde_json::Value = serde_json::from_str(&record.document).unwrap();
+        let destination = &doc["Basic"]["Destination"];
+        let prefix = if destination.get("Branch office address1").is_some() {
+            "Branch"
+        } else {
+            "Head"
+        };
+        let town = destination.get(format!("{prefix} office address2"));
+        let chome = destination.get(format!("{prefix} office address3"));
+        match (town, chome) {
+            (Some(_), Some(chome)) => {
+                let chome = chome.as_str().unwrap();
+                assert!(
+                    chome
+                        .split('-')
+                        .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())),
+                    "line {}: CHOME {chome:?}",
+                    record.line
+                );
+                split += 1;
+            }
+            (Some(town), None) => {
+                // The fallback keeps city + street verbatim.
+                let nta = &doc["x-nta"];
+                let raw = format!(
+                    "{}{}",
+                    nta["cityName"].as_str().unwrap(),
+                    nta["streetNumber"].as_str().unwrap()
+                );
+                assert_eq!(town.as_str(), Some(raw.as_str()), "line {}", record.line);
+                whole += 1;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!((split, whole), (4699, 69));
 }

@@ -21,7 +21,14 @@ impl RepeatedRows {
             return None;
         }
         let copies = target_rows.div_ceil(rows_per_copy).max(1);
-        Some((Self { lines: file, copies_left: copies, offset: 0 }, copies * rows_per_copy))
+        Some((
+            Self {
+                lines: file,
+                copies_left: copies,
+                offset: 0,
+            },
+            copies * rows_per_copy,
+        ))
     }
 
     /// Bytes the whole stream will yield.

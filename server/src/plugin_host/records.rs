@@ -44,7 +44,11 @@ pub(super) fn check_record(
             "`key` {key:?} differs from `Basic.Destination.Corporate number` {number:?}"
         )));
     }
-    Ok(Converted { key: key.to_string(), line, document })
+    Ok(Converted {
+        key: key.to_string(),
+        line,
+        document,
+    })
 }
 
 fn list_violations(violations: &[renkei_standard::Violation]) -> String {

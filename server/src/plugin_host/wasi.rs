@@ -43,7 +43,9 @@ pub(crate) fn deny_waiting<T: 'static>(linker: &mut Linker<T>) -> wasmtime::Resu
     let mut clock = linker.instance(MONOTONIC_CLOCK)?;
     for name in ["subscribe-duration", "subscribe-instant"] {
         clock.func_new(name, move |_store, _ty, _params, _results| {
-            wasmtime::bail!("a converter may not wait on a clock (`{MONOTONIC_CLOCK}.{name}` is denied)")
+            wasmtime::bail!(
+                "a converter may not wait on a clock (`{MONOTONIC_CLOCK}.{name}` is denied)"
+            )
         })?;
     }
     linker.allow_shadowing(false);
@@ -60,7 +62,10 @@ pub(crate) struct DiagnosticPipe {
 
 impl DiagnosticPipe {
     pub(crate) fn new(capacity: usize) -> Self {
-        Self { capacity, kept: Arc::new(Mutex::new(Vec::new())) }
+        Self {
+            capacity,
+            kept: Arc::new(Mutex::new(Vec::new())),
+        }
     }
 
     /// What the guest wrote, lossily decoded, trimmed; `None` when it wrote nothing.

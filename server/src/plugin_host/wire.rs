@@ -42,7 +42,11 @@ pub(super) fn check_batch(
         rejects: Vec::with_capacity(batch.rejects.len()),
     };
     for record in batch.records {
-        check_size(policy, record.line, record.key.len() + record.document.len())?;
+        check_size(
+            policy,
+            record.line,
+            record.key.len() + record.document.len(),
+        )?;
         match check_record(schema, &record.key, record.line, &record.document) {
             Ok(converted) => checked.records.push(converted),
             Err(rejected) => checked.rejects.push(rejected),
@@ -50,31 +54,36 @@ pub(super) fn check_batch(
     }
     for rejected in batch.rejects {
         check_size(policy, rejected.line, rejected.reason.len())?;
-        checked.rejects.push(Rejected { line: rejected.line, reason: rejected.reason });
+        checked.rejects.push(Rejected {
+            line: rejected.line,
+            reason: rejected.reason,
+        });
     }
     Ok(checked)
 }
 
-/// Checks what `finish` returned: the tail batch and the as-of date.
-pub(super) fn check_summary(
-    summary: wit::Summary,
-    policy: &SandboxPolicy,
-    schema: &renkei_standard::StandardSchema,
-) -> Result<(CheckedBatch, Option<String>), PluginError> {
-    if let Some(as_of) = &summary.as_of
-        && !is_iso_date(as_of)
+/// The as-of date `finish` states, if any, must be `YYYY-MM-DD`.
+pub(super) fn check_as_of(as_of: Option<String>) -> Result<Option<String>, PluginError> {
+    if let Some(text) = &as_of
+        && !is_iso_date(text)
     {
         return Err(PluginError::InvalidOutput(format!(
             "`as-of` must be a date YYYY-MM-DD, got {:?}",
-            clip(as_of, 40)
+            clip(text, 40)
         )));
     }
-    Ok((check_batch(summary.tail, policy, schema)?, summary.as_of))
+    Ok(as_of)
 }
 
 /// Copies `info`, each string within `max_record_bytes`.
-pub(super) fn check_info(info: wit::PluginInfo, policy: &SandboxPolicy) -> Result<PluginInfo, PluginError> {
-    let strings = [&info.name, &info.version].into_iter().chain(&info.accepts).chain(&info.produces);
+pub(super) fn check_info(
+    info: wit::PluginInfo,
+    policy: &SandboxPolicy,
+) -> Result<PluginInfo, PluginError> {
+    let strings = [&info.name, &info.version]
+        .into_iter()
+        .chain(&info.accepts)
+        .chain(&info.produces);
     for text in strings {
         check_size(policy, 0, text.len())?;
     }
@@ -138,7 +147,10 @@ mod tests {
 
     #[test]
     fn a_record_over_the_size_limit_is_refused_whole() {
-        let policy = SandboxPolicy { max_record_bytes: 10, ..SandboxPolicy::default() };
+        let policy = SandboxPolicy {
+            max_record_bytes: 10,
+            ..SandboxPolicy::default()
+        };
         let batch = wit::Batch {
             records: vec![wit::OutputRecord {
                 key: "1180301018771".to_string(),
@@ -149,7 +161,11 @@ mod tests {
         };
         let schema = renkei_standard::StandardSchema::new();
         match check_batch(batch, &policy, &schema) {
-            Err(PluginError::RecordTooLarge { line: 4, size_bytes: 15, limit_bytes: 10 }) => {}
+            Err(PluginError::RecordTooLarge {
+                line: 4,
+                size_bytes: 15,
+                limit_bytes: 10,
+            }) => {}
             Err(e) => panic!("expected RecordTooLarge, got {e:?}"),
             Ok(_) => panic!("expected RecordTooLarge, got a batch"),
         }
