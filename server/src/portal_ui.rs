@@ -117,7 +117,10 @@ impl IntoResponse for DownloadError {
 }
 
 /// The API's OpenAPI document as a file download.
-async fn download_openapi(data: Arc<dyn PortalData>, slug: String) -> Result<Response, DownloadError> {
+async fn download_openapi(
+    data: Arc<dyn PortalData>,
+    slug: String,
+) -> Result<Response, DownloadError> {
     let detail = data
         .api_detail(slug.clone())
         .await
@@ -134,7 +137,10 @@ async fn download_openapi(data: Arc<dyn PortalData>, slug: String) -> Result<Res
     .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
     Ok((
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
             (header::CONTENT_DISPOSITION, disposition),
         ],
         detail.openapi_json,

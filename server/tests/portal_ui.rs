@@ -14,7 +14,7 @@ use serde_json::json;
 use std::{
     collections::HashMap,
     path::PathBuf,
-    sync::{Arc, Mutex},
+    sync::{Arc, LazyLock, Mutex},
 };
 
 const SLUG: &str = "nta-corporations";
@@ -62,7 +62,12 @@ fn summary() -> ApiSummary {
 fn exchange(seq: i64, request_id: &str, time: &str, role: &str, status: u16) -> ExchangeView {
     let ok = status < 400;
     ExchangeView {
-        node: if role == "requester" { REQUESTER_ID } else { PROVIDER_ID }.into(),
+        node: if role == "requester" {
+            REQUESTER_ID
+        } else {
+            PROVIDER_ID
+        }
+        .into(),
         seq,
         request_id: request_id.into(),
         time: time.into(),
@@ -97,8 +102,20 @@ impl MemoryData {
                 openapi_json: OPENAPI.into(),
             }],
             exchanges: Mutex::new(vec![
-                exchange(2, "req-newer", "2025-06-01T10:20:31.500+09:00", "requester", 404),
-                exchange(1, "req-older", "2025-06-01T09:00:00.000+09:00", "requester", 200),
+                exchange(
+                    2,
+                    "req-newer",
+                    "2025-06-01T10:20:31.500+09:00",
+                    "requester",
+                    404,
+                ),
+                exchange(
+                    1,
+                    "req-older",
+                    "2025-06-01T09:00:00.000+09:00",
+                    "requester",
+                    200,
+                ),
             ]),
             fail_with: None,
         }
@@ -133,6 +150,21 @@ impl PortalData for MemoryData {
     }
 }
 
+/// One runtime for every test: Leptos's server-side rendering misbehaves (a response
+/// occasionally never completes) when several Tokio runtimes in one process render at once,
+/// which only tests do; the portal itself runs on one runtime.
+static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("test runtime")
+});
+
+fn run<F: Future>(test: F) -> F::Output {
+    RUNTIME.block_on(test)
+}
+
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -147,7 +179,10 @@ impl TestUi {
     async fn start(data: MemoryData, site_root: PathBuf) -> Self {
         let router = ui_router(Arc::new(data), site_root);
         let base = serve(router).await;
-        Self { base, client: reqwest::Client::new() }
+        Self {
+            base,
+            client: reqwest::Client::new(),
+        }
     }
 
     async fn get(&self, path: &str) -> (StatusCode, HeaderMap, String) {
@@ -159,203 +194,230 @@ impl TestUi {
             .unwrap_or_else(|e| panic!("GET {path}: {e}"));
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.text().await.unwrap_or_else(|e| panic!("GET {path} body: {e}"));
+        let body = response
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path} body: {e}"));
         (status, headers, body)
     }
 }
 
 async fn serve(router: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
     let addr = listener.local_addr().expect("local address");
     tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
     format!("http://{addr}")
 }
 
 fn position(html: &str, needle: &str) -> usize {
-    html.find(needle).unwrap_or_else(|| panic!("page lacks {needle:?}:\n{html}"))
+    html.find(needle)
+        .unwrap_or_else(|| panic!("page lacks {needle:?}:\n{html}"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn catalogue_is_rendered_on_the_server_with_its_api_tiles() {
-    let ui = TestUi::start(MemoryData::sample(), repo_root().join("target/site")).await;
-    for path in ["/catalogue", "/"] {
-        let (status, headers, html) = ui.get(path).await;
-        assert_eq!(status, StatusCode::OK, "{path}");
-        assert_eq!(headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
+#[test]
+fn catalogue_is_rendered_on_the_server_with_its_api_tiles() {
+    run(async {
+        let ui = TestUi::start(MemoryData::sample(), repo_root().join("target/site")).await;
+        for path in ["/catalogue", "/"] {
+            let (status, headers, html) = ui.get(path).await;
+            assert_eq!(status, StatusCode::OK, "{path}");
+            assert_eq!(headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
+            for needle in [
+                "<html lang=\"ja\">",
+                "<title>API カタログ / API catalogue — renkei</title>",
+                "data-testid=\"api-tile\"",
+                "data-slug=\"nta-corporations\"",
+                "href=\"/apis/nta-corporations\"",
+                API_NAME,
+                PROVIDER,
+                "法人情報",
+                ">basic</code>",
+                "同意不要 / No consent needed",
+                "1 件 / 1 API",
+                "出典：国税庁法人番号公表サイト（国税庁）",
+                "/pkg/renkei.js",
+                "/pkg/renkei_bg.wasm",
+                "href=\"/style.css\"",
+                // Not hydrated yet: the browser flips it.
+                "data-hydrated=\"false\"",
+            ] {
+                position(&html, needle);
+            }
+        }
+    });
+}
+
+#[test]
+fn api_detail_lists_operations_from_the_openapi_document() {
+    run(async {
+        let ui = TestUi::start(MemoryData::sample(), repo_root().join("target/site")).await;
+        let (status, _, html) = ui.get("/apis/nta-corporations").await;
+        assert_eq!(status, StatusCode::OK);
         for needle in [
-            "<html lang=\"ja\">",
-            "<title>API カタログ / API catalogue — renkei</title>",
-            "data-testid=\"api-tile\"",
-            "data-slug=\"nta-corporations\"",
-            "href=\"/apis/nta-corporations\"",
-            API_NAME,
+            "data-testid=\"api-detail\"",
+            "国税庁の法人番号公表データを標準データ形式で提供します。",
             PROVIDER,
-            "法人情報",
-            ">basic</code>",
-            "同意不要 / No consent needed",
-            "1 件 / 1 API",
-            "出典：国税庁法人番号公表サイト（国税庁）",
-            "/pkg/renkei.js",
-            "/pkg/renkei_bg.wasm",
-            "href=\"/style.css\"",
-            // Not hydrated yet: the browser flips it.
-            "data-hydrated=\"false\"",
+            ">demo-provider</code>",
+            ">/v1/corporations/{number}</code>",
+            "data-testid=\"api-operation\"",
+            "<span class=\"method method-get\">GET</span>",
+            "法人の基本情報を取得 / Get a corporation's basic information",
+            "<code>string (pattern ^[0-9]{13}$)</code>",
+            "法人番号（13桁）/ corporate number",
+            "標準データ形式の法人情報 / standard corporate data",
+            "href=\"/apis/nta-corporations/openapi.json\"",
+            "<details class=\"raw-json\">",
+            "\"openapi\": \"3.0.3\"",
         ] {
             position(&html, needle);
         }
-    }
+        // Responses in status order.
+        assert!(position(&html, ">200</span>") < position(&html, ">404</span>"));
+    });
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn api_detail_lists_operations_from_the_openapi_document() {
-    let ui = TestUi::start(MemoryData::sample(), repo_root().join("target/site")).await;
-    let (status, _, html) = ui.get("/apis/nta-corporations").await;
-    assert_eq!(status, StatusCode::OK);
-    for needle in [
-        "data-testid=\"api-detail\"",
-        "国税庁の法人番号公表データを標準データ形式で提供します。",
-        PROVIDER,
-        ">demo-provider</code>",
-        ">/v1/corporations/{number}</code>",
-        "data-testid=\"api-operation\"",
-        "<span class=\"method method-get\">GET</span>",
-        "法人の基本情報を取得 / Get a corporation's basic information",
-        "<code>string (pattern ^[0-9]{13}$)</code>",
-        "法人番号（13桁）/ corporate number",
-        "標準データ形式の法人情報 / standard corporate data",
-        "href=\"/apis/nta-corporations/openapi.json\"",
-        "<details class=\"raw-json\">",
-        "&quot;openapi&quot;: &quot;3.0.3&quot;",
-    ] {
-        position(&html, needle);
-    }
-    // Responses in status order.
-    assert!(position(&html, ">200</span>") < position(&html, ">404</span>"));
-}
+#[test]
+fn unknown_api_and_unknown_page_answer_404_with_a_clear_message() {
+    run(async {
+        let ui = TestUi::start(MemoryData::sample(), repo_root().join("target/site")).await;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unknown_api_and_unknown_page_answer_404_with_a_clear_message() {
-    let ui = TestUi::start(MemoryData::sample(), repo_root().join("target/site")).await;
+        let (status, _, html) = ui.get("/apis/no-such-api").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        position(&html, "data-testid=\"not-found\"");
+        position(&html, "API「no-such-api」は見つかりません");
 
-    let (status, _, html) = ui.get("/apis/no-such-api").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    position(&html, "data-testid=\"not-found\"");
-    position(&html, "API「no-such-api」は見つかりません");
-
-    let (status, _, html) = ui.get("/no/such/page").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    position(&html, "このページは存在しません / This page does not exist.");
-    position(&html, "出典：国税庁法人番号公表サイト（国税庁）");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn exchange_log_lists_records_newest_first() {
-    let ui = TestUi::start(MemoryData::sample(), repo_root().join("target/site")).await;
-    let (status, _, html) = ui.get("/logs").await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(html.matches("data-testid=\"log-row\"").count(), 2);
-    for needle in [
-        "2 件 / 2 records",
-        "2025-06-01 10:20:31",
-        "demo-requester → demo-provider",
-        "<code>GET /v1/corporations/1010001072706</code>",
-        "12.3 ms",
-        "エラー / not_found",
-        "成功 / ok",
-        "要求側 / requester",
-        "data-testid=\"log-refresh\"",
-        "data-testid=\"log-status-filter\"",
-    ] {
-        position(&html, needle);
-    }
-    assert!(
-        position(&html, "data-request-id=\"req-newer\"")
-            < position(&html, "data-request-id=\"req-older\"")
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn data_source_errors_are_shown_not_panicked() {
-    let data = MemoryData { fail_with: Some("database is locked".into()), ..MemoryData::sample() };
-    let ui = TestUi::start(data, repo_root().join("target/site")).await;
-    for path in ["/catalogue", "/apis/nta-corporations", "/logs"] {
-        let (status, _, html) = ui.get(path).await;
-        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{path}");
+        let (status, _, html) = ui.get("/no/such/page").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
         position(
             &html,
-            "データを読み込めませんでした / Could not load the data: database is locked",
+            "このページは存在しません / This page does not exist.",
         );
-    }
+        position(&html, "出典：国税庁法人番号公表サイト（国税庁）");
+    });
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn server_functions_answer_json() {
-    let ui = TestUi::start(MemoryData::sample(), repo_root().join("target/site")).await;
-    let response = ui
-        .client
-        .post(format!("{}/ui/fn/list_apis", ui.base))
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body("")
-        .send()
-        .await
-        .expect("server function call");
-    assert_eq!(response.status(), StatusCode::OK);
-    let apis: Vec<ApiSummary> = response.json().await.expect("JSON list of APIs");
-    assert_eq!(apis, vec![summary()]);
-
-    let response = ui
-        .client
-        .post(format!("{}/ui/fn/api_detail", ui.base))
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body("slug=missing")
-        .send()
-        .await
-        .expect("server function call");
-    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    let error: serde_json::Value = response.json().await.expect("JSON error");
-    assert_eq!(
-        error,
-        json!({"NotFound": "API「missing」は見つかりません / No API with the slug \"missing\" exists."})
-    );
+#[test]
+fn exchange_log_lists_records_newest_first() {
+    run(async {
+        let ui = TestUi::start(MemoryData::sample(), repo_root().join("target/site")).await;
+        let (status, _, html) = ui.get("/logs").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(html.matches("data-testid=\"log-row\"").count(), 2);
+        for needle in [
+            "2 件 / 2 records",
+            "2025-06-01 10:20:31",
+            "demo-requester → demo-provider",
+            "<code>GET /v1/corporations/1010001072706</code>",
+            "12.3 ms",
+            "エラー / not_found",
+            "成功 / ok",
+            "要求側 / requester",
+            "data-testid=\"log-refresh\"",
+            "data-testid=\"log-status-filter\"",
+        ] {
+            position(&html, needle);
+        }
+        assert!(
+            position(&html, "data-request-id=\"req-newer\"")
+                < position(&html, "data-request-id=\"req-older\"")
+        );
+    });
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stylesheet_bundle_and_openapi_download_are_served() {
-    let site = tempfile::tempdir().expect("temp dir");
-    let pkg = site.path().join("pkg");
-    std::fs::create_dir_all(&pkg).expect("pkg dir");
-    std::fs::write(pkg.join("renkei_bg.wasm"), b"\0asm\x01\0\0\0").expect("write wasm");
-    std::fs::write(pkg.join("renkei.js"), "export default function init() {}").expect("write js");
-    let ui = TestUi::start(MemoryData::sample(), site.path().to_path_buf()).await;
+#[test]
+fn data_source_errors_are_shown_not_panicked() {
+    run(async {
+        let data = MemoryData {
+            fail_with: Some("database is locked".into()),
+            ..MemoryData::sample()
+        };
+        let ui = TestUi::start(data, repo_root().join("target/site")).await;
+        for path in ["/catalogue", "/apis/nta-corporations", "/logs"] {
+            let (status, _, html) = ui.get(path).await;
+            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{path}");
+            position(
+                &html,
+                "データを読み込めませんでした / Could not load the data: database is locked",
+            );
+        }
+    });
+}
 
-    let (status, headers, css) = ui.get("/style.css").await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(headers[header::CONTENT_TYPE], "text/css; charset=utf-8");
-    assert!(css.contains(".tiles"), "stylesheet body");
+#[test]
+fn server_functions_answer_json() {
+    run(async {
+        let ui = TestUi::start(MemoryData::sample(), repo_root().join("target/site")).await;
+        let response = ui
+            .client
+            .post(format!("{}/ui/fn/list_apis", ui.base))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body("")
+            .send()
+            .await
+            .expect("server function call");
+        assert_eq!(response.status(), StatusCode::OK);
+        let apis: Vec<ApiSummary> = response.json().await.expect("JSON list of APIs");
+        assert_eq!(apis, vec![summary()]);
 
-    let (status, headers, _) = ui.get("/pkg/renkei_bg.wasm").await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(headers[header::CONTENT_TYPE], "application/wasm");
-    let (status, headers, _) = ui.get("/pkg/renkei.js").await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(headers[header::CONTENT_TYPE], "text/javascript");
+        let response = ui
+            .client
+            .post(format!("{}/ui/fn/api_detail", ui.base))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body("slug=missing")
+            .send()
+            .await
+            .expect("server function call");
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let error: serde_json::Value = response.json().await.expect("JSON error");
+        assert_eq!(
+            error,
+            json!({"NotFound": "API「missing」は見つかりません / No API with the slug \"missing\" exists."})
+        );
+    });
+}
 
-    let (status, headers, body) = ui.get("/apis/nta-corporations/openapi.json").await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(headers[header::CONTENT_TYPE], "application/json");
-    assert_eq!(
-        headers[header::CONTENT_DISPOSITION],
-        "attachment; filename=\"nta-corporations.openapi.json\""
-    );
-    assert_eq!(body, OPENAPI);
+#[test]
+fn stylesheet_bundle_and_openapi_download_are_served() {
+    run(async {
+        let site = tempfile::tempdir().expect("temp dir");
+        let pkg = site.path().join("pkg");
+        std::fs::create_dir_all(&pkg).expect("pkg dir");
+        std::fs::write(pkg.join("renkei_bg.wasm"), b"\0asm\x01\0\0\0").expect("write wasm");
+        std::fs::write(pkg.join("renkei.js"), "export default function init() {}")
+            .expect("write js");
+        let ui = TestUi::start(MemoryData::sample(), site.path().to_path_buf()).await;
 
-    let (status, _, body) = ui.get("/apis/nope/openapi.json").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    let body: serde_json::Value = serde_json::from_str(&body).expect("JSON error body");
-    assert_eq!(
-        body,
-        json!({"error": {"message": "API「nope」は見つかりません / No API with the slug \"nope\" exists."}})
-    );
+        let (status, headers, css) = ui.get("/style.css").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers[header::CONTENT_TYPE], "text/css; charset=utf-8");
+        assert!(css.contains(".tiles"), "stylesheet body");
+
+        let (status, headers, _) = ui.get("/pkg/renkei_bg.wasm").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers[header::CONTENT_TYPE], "application/wasm");
+        let (status, headers, _) = ui.get("/pkg/renkei.js").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers[header::CONTENT_TYPE], "text/javascript");
+
+        let (status, headers, body) = ui.get("/apis/nta-corporations/openapi.json").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+        assert_eq!(
+            headers[header::CONTENT_DISPOSITION],
+            "attachment; filename=\"nta-corporations.openapi.json\""
+        );
+        assert_eq!(body, OPENAPI);
+
+        let (status, _, body) = ui.get("/apis/nope/openapi.json").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let body: serde_json::Value = serde_json::from_str(&body).expect("JSON error body");
+        assert_eq!(
+            body,
+            json!({"error": {"message": "API「nope」は見つかりません / No API with the slug \"nope\" exists."}})
+        );
+    });
 }
 
 // ---- Preview server: the UI plus a stand-in requester node, for browser work without the demo ----
@@ -367,7 +429,7 @@ const PREVIEW_PASSWORD: &str = "preview-password";
 /// next port, and writes a demo.json for `end2end/` to `RENKEI_DEMO_JSON` (default
 /// `target/ui-preview/demo.json`). Runs until killed:
 /// `cargo test -p renkei --test portal_ui -- --ignored preview --nocapture`
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 #[ignore = "serves forever; run by hand for browser work"]
 async fn preview() {
     let port: u16 = std::env::var("RENKEI_UI_PREVIEW_PORT")
@@ -380,15 +442,20 @@ async fn preview() {
     let data = Arc::new(MemoryData::sample());
 
     let ui = ui_router(data.clone(), site_root);
-    let ui_listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("UI port free");
+    let ui_listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("UI port free");
     let node = Router::new().route(
         "/v1/reception_jizen",
-        post(move |headers: HeaderMap, Form(form): Form<HashMap<String, String>>| {
-            fake_reception(data.clone(), headers, form)
-        }),
+        post(
+            move |headers: HeaderMap, Form(form): Form<HashMap<String, String>>| {
+                fake_reception(data.clone(), headers, form)
+            },
+        ),
     );
-    let node_listener =
-        tokio::net::TcpListener::bind(("127.0.0.1", port + 1)).await.expect("node port free");
+    let node_listener = tokio::net::TcpListener::bind(("127.0.0.1", port + 1))
+        .await
+        .expect("node port free");
 
     let demo = json!({
         "portal_url": format!("http://127.0.0.1:{port}"),
@@ -407,8 +474,12 @@ async fn preview() {
     if let Some(dir) = demo_path.parent() {
         std::fs::create_dir_all(dir).expect("demo.json directory");
     }
-    std::fs::write(&demo_path, serde_json::to_vec_pretty(&demo).expect("JSON")).expect("write demo.json");
-    println!("preview UI on http://127.0.0.1:{port}/ ; demo.json at {}", demo_path.display());
+    std::fs::write(&demo_path, serde_json::to_vec_pretty(&demo).expect("JSON"))
+        .expect("write demo.json");
+    println!(
+        "preview UI on http://127.0.0.1:{port}/ ; demo.json at {}",
+        demo_path.display()
+    );
 
     tokio::spawn(async move { axum::serve(node_listener, node).await.expect("serve node") });
     axum::serve(ui_listener, ui).await.expect("serve UI");
@@ -423,10 +494,18 @@ async fn fake_reception(
 ) -> Response {
     let expected = format!(
         "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{PREVIEW_USER}:{PREVIEW_PASSWORD}"))
+        base64::engine::general_purpose::STANDARD
+            .encode(format!("{PREVIEW_USER}:{PREVIEW_PASSWORD}"))
     );
-    if headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
-        return (StatusCode::UNAUTHORIZED, Json(json!({"error": {"message": "Unauthorized"}})))
+    if headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        != Some(expected.as_str())
+    {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": {"message": "Unauthorized"}})),
+        )
             .into_response();
     }
     let path = form.get("call_api").cloned().unwrap_or_default();
