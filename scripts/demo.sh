@@ -8,4 +8,4 @@ scripts/setup.sh --no-browser
 scripts/build-plugins.sh
 scripts/build-ui.sh
 cargo build --locked -p renkei
-exec target/debug/renkei demo --data-dir renkei-data "$@"
+exec "${CARGO_TARGET_DIR:-target}/debug/renkei" demo --data-dir renkei-data "$@"

@@ -48,3 +48,53 @@ impl std::fmt::Display for ApiError {
         write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
     }
 }
+
+/// Turns any error response that is not already JSON (axum's own 405, 413, 408 from the timeout layer,
+/// an unmatched route) into the JSON error body, so clients of a JSON API never parse text or HTML.
+pub async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let code = match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+        StatusCode::REQUEST_TIMEOUT => "request_timeout",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    let message = status.canonical_reason().unwrap_or("Error");
+    let mut converted = ApiError::new(status, code, message).into_response();
+    for name in [axum::http::header::ALLOW, axum::http::header::WWW_AUTHENTICATE] {
+        if let Some(v) = response.headers().get(&name) {
+            converted.headers_mut().insert(name, v.clone());
+        }
+    }
+    converted
+}
+
+/// Limits every JSON API shares: request bodies of at most 1 MiB, 30 s to send a request, JSON errors.
+pub fn api_layers(router: axum::Router) -> axum::Router {
+    use std::time::Duration;
+    router
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024))
+        .layer(axum::middleware::map_response(json_errors))
+}
+
+/// Shortens caller input echoed in a message (a 100 kB path must not come back whole).
+pub fn clip(input: &str) -> String {
+    const MAX: usize = 120;
+    if input.chars().count() <= MAX {
+        return input.to_owned();
+    }
+    let kept: String = input.chars().take(MAX).collect();
+    format!("{kept}… ({} characters)", input.chars().count())
+}

@@ -22,16 +22,34 @@ use tokio::sync::mpsc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
+    #[error("dataset name {0:?}: use 1-64 of a-z, 0-9, '-', '_' and '.', starting with a letter or digit")]
+    BadName(String),
     #[error("input file {path}: {reason}")]
     Input { path: String, reason: String },
-    #[error("converting {path}: {source}")]
+    #[error(
+        "input file {path}: no record could be converted ({rejects} rejected rows{first}); the active dataset is unchanged"
+    )]
+    NothingConverted { path: String, rejects: u64, first: String },
+    #[error("converting {path}")]
     Plugin {
         path: String,
         #[source]
         source: crate::plugin_host::PluginError,
     },
-    #[error("storage: {0}")]
+    #[error("storage")]
     Storage(#[from] DbErr),
+}
+
+/// Dataset names appear in URLs, logs and file names: keep them plain.
+pub fn check_name(name: &str) -> Result<(), DatasetError> {
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'));
+    if first_ok && rest_ok && name.len() <= 64 {
+        Ok(())
+    } else {
+        Err(DatasetError::BadName(name.to_owned()))
+    }
 }
 
 /// What one load did, per file and in total.
@@ -74,6 +92,7 @@ pub async fn load(
     name: &str,
     files: &[PathBuf],
 ) -> Result<LoadReport, DatasetError> {
+    check_name(name)?;
     let version = dataset::ActiveModel {
         name: Set(name.to_owned()),
         status: Set("loading".to_owned()),
@@ -175,6 +194,14 @@ async fn load_source(
         .map_err(|e| input_error(e.to_string()))?
         .map_err(|source| DatasetError::Plugin { path: shown.clone(), source })?;
 
+    if records == 0 {
+        // A file that yields nothing is a wrong file (or a wrong plugin), never an empty dataset.
+        let first = first_rejects
+            .first()
+            .map(|(line, reason)| format!("; first: line {line}: {reason}"))
+            .unwrap_or_default();
+        return Err(DatasetError::NothingConverted { path: shown, rejects, first });
+    }
     let as_of = report.as_of.clone();
     let mut update: dataset_source::ActiveModel = source.into();
     update.as_of = Set(as_of.clone());
@@ -351,6 +378,15 @@ fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
 mod tests {
     use super::is_past_state;
     use serde_json::json;
+
+    #[test]
+    fn dataset_names_are_plain() {
+        assert!(super::check_name("nta-corporations").is_ok());
+        assert!(super::check_name("jgrants_2024.v2").is_ok());
+        for bad in ["", "-x", "Upper", "weird name/../x", &"a".repeat(65)] {
+            assert!(super::check_name(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn past_state_is_read_from_extension_blocks() {

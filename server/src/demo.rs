@@ -39,18 +39,22 @@ pub struct DemoOptions {
 
 impl DemoOptions {
     /// Paths relative to a checkout of the repository.
+    /// Build outputs are looked up in `$CARGO_TARGET_DIR` when set, else in `repo/target`.
     pub fn in_repo(repo: &Path, data_dir: PathBuf) -> DemoOptions {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(|dir| repo.join(dir))
+            .unwrap_or_else(|| repo.join("target"));
         DemoOptions {
             data_dir,
             portal_port: 3000,
             requester_port: 8101,
             provider_port: 8102,
-            plugin: repo.join("target/wasm32-wasip2/release/nta_corporate_number.wasm"),
+            plugin: target.join("wasm32-wasip2/release/nta_corporate_number.wasm"),
             inputs: vec![
                 repo.join("demo/data/nta_webapi_v2_diff_20170101-20170110_p1.sjis.csv"),
                 repo.join("demo/data/nta_sabun_20210714.utf8.csv"),
             ],
-            site_root: repo.join("target/site"),
+            site_root: target.join("site"),
         }
     }
 }

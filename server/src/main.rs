@@ -190,6 +190,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut sink = JsonLinesSink { out: std::io::BufWriter::new(std::io::stdout().lock()), rejects: 0 };
             let report = plugin.convert(&mut file, &options, &mut sink)?;
             sink.out.flush()?;
+            if report.records == 0 {
+                bail!(
+                    "{}: no record could be converted ({} rejected rows, listed above)",
+                    input.display(),
+                    report.rejects
+                );
+            }
             eprintln!(
                 "{}: {} records, {} rejected rows, {} bytes, as of {}, plugin sha256 {}, {:.2?}",
                 input.display(),

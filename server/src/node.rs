@@ -107,9 +107,9 @@ pub enum NodeError {
     Db(#[from] sea_orm::DbErr),
     #[error(transparent)]
     Key(#[from] crate::keys::KeyError),
-    #[error("listen address {addr}: {source}")]
+    #[error("listen address {addr}")]
     Bind { addr: String, source: std::io::Error },
-    #[error("HTTP client: {0}")]
+    #[error("HTTP client")]
     Http(#[from] reqwest::Error),
 }
 
@@ -145,10 +145,12 @@ pub fn router(state: Arc<NodeState>) -> axum::Router {
             .route("/v1/reception_jizen", post(requester::reception_jizen))
             .route("/v1/requests", post(requester::send_request));
     }
-    app.fallback(|| async {
-        crate::api_error::ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "Not Found")
-    })
-    .with_state(state)
+    let app = app
+        .fallback(|| async {
+            crate::api_error::ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "Not Found")
+        })
+        .with_state(state);
+    crate::api_error::api_layers(app)
 }
 
 /// Binds the node's listener and serves it until the process stops; returns the bound address.

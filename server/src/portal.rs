@@ -34,7 +34,7 @@ pub enum PortalError {
     Db(#[from] DbErr),
     #[error(transparent)]
     Key(#[from] crate::keys::KeyError),
-    #[error("listen address {addr}: {source}")]
+    #[error("listen address {addr}")]
     Bind { addr: String, source: std::io::Error },
 }
 
@@ -118,7 +118,14 @@ pub fn router(state: Arc<PortalState>) -> axum::Router {
         .route(crate::node::shipper::INGEST_PATH, post(ingest::receive_exchange_records))
         .route("/api/v1/apis", get(data::list_apis_json))
         .route("/healthcheck", get(|| async { "" }))
+        .route(
+            "/api/{*rest}",
+            axum::routing::any(|| async {
+                crate::api_error::ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "Not Found")
+            }),
+        )
         .with_state(state.clone());
+    let api = crate::api_error::api_layers(api);
     api.merge(crate::portal_ui::ui_router(data, state.config.site_root.clone()))
 }
 

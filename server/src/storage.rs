@@ -9,9 +9,9 @@ use std::{path::Path, time::Duration};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
-    #[error("database {url}: {source}")]
+    #[error("database {url}")]
     Connect { url: String, source: DbErr },
-    #[error("migrating database {url}: {source}")]
+    #[error("migrating database {url}")]
     Migrate { url: String, source: DbErr },
     #[error(transparent)]
     Db(#[from] DbErr),
@@ -24,6 +24,12 @@ pub fn sqlite_url(path: &Path) -> String {
 
 /// Opens a database by URL and brings its schema up to date.
 pub async fn open(url: &str) -> Result<DatabaseConnection, StorageError> {
+    // An SQLite file that does not exist yet is created (the embedded default), unless the URL says otherwise.
+    let url = &if url.starts_with("sqlite://") && !url.contains("mode=") {
+        format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+    } else {
+        url.to_owned()
+    };
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(if url.starts_with("sqlite:") { 4 } else { 16 })

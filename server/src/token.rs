@@ -53,6 +53,13 @@ pub struct TokenRequest<'a> {
     pub consent_ref: Option<&'a str>,
 }
 
+/// The token of an `Authorization: Bearer …` header; the scheme name is case-insensitive (RFC 7235).
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}
+
 pub fn body_hash(body: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(body))
 }

@@ -182,6 +182,82 @@ fn a_withdrawn_number_is_visible_as_withdrawn() {
 }
 
 #[test]
+fn odd_paths_are_client_errors_not_auth_failures() {
+    run(|t| async move {
+        // Full-width digits travel percent-encoded; the provider decodes them and names the problem.
+        let (status, body) = t.corporation("１０１０００１０７２７０６").await;
+        assert_eq!(
+            (status, error_code(&body)),
+            (400, "invalid_corporate_number"),
+            "{body}"
+        );
+        let long = "1".repeat(5000);
+        let (status, body) = t.corporation(&long).await;
+        assert_eq!(
+            (status, error_code(&body)),
+            (400, "invalid_call_api"),
+            "{body}"
+        );
+        assert!(
+            body.to_string().len() < 1000,
+            "the message must not echo the whole input"
+        );
+
+        // Errors that axum produces itself are JSON too.
+        let response = t
+            .http
+            .get(format!(
+                "{}/v1/reception_jizen",
+                t.demo.info.requester_node_url
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 405);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(error_code(&body), "method_not_allowed");
+    });
+}
+
+#[test]
+fn a_file_without_records_never_replaces_the_active_dataset() {
+    run(|t| async move {
+        let db = &t.demo.provider.db;
+        let before = renkei::dataset::active(db, demo::DATASET)
+            .await
+            .unwrap()
+            .unwrap();
+        let wasm =
+            std::fs::read(repo().join("target/wasm32-wasip2/release/nta_corporate_number.wasm"))
+                .unwrap();
+        let host = renkei::plugin_host::PluginHost::new(Default::default()).unwrap();
+        let plugin = host.load(&wasm).unwrap();
+        let junk = repo().join("README.md");
+        let error = renkei::dataset::load(db, &plugin, demo::DATASET, &[junk])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, renkei::dataset::DatasetError::NothingConverted { rejects, .. } if rejects > 0),
+            "{error}"
+        );
+        let after = renkei::dataset::active(db, demo::DATASET)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(after.id, before.id, "the active version is unchanged");
+        let (status, _) = t.corporation("1010001072706").await;
+        assert_eq!(status, 200);
+        let bad_name = renkei::dataset::load(db, &plugin, "weird name/../x", &[])
+            .await
+            .unwrap_err();
+        assert!(matches!(
+            bad_name,
+            renkei::dataset::DatasetError::BadName(_)
+        ));
+    });
+}
+
+#[test]
 fn malformed_and_unknown_numbers_are_clear_client_errors() {
     run(|t| async move {
         let (status, body) = t.corporation("1010001072707").await;

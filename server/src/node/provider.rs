@@ -5,7 +5,7 @@ use crate::{api_error::ApiError, dataset, jst};
 use axum::{
     Json,
     extract::{Path, State},
-    http::{HeaderMap, StatusCode, Uri, header},
+    http::{HeaderMap, StatusCode, Uri},
     response::{IntoResponse, Response},
 };
 use renkei_standard::CorporateNumber;
@@ -35,15 +35,13 @@ pub async fn get_corporation(
         path: path.clone(),
         ..Default::default()
     };
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+    let bearer = crate::token::bearer(&headers);
     let (status, body) = match answer(&state, bearer, &number, &path, &mut entry).await {
         Ok(body) => (StatusCode::OK, body),
         Err(e) => {
             if e.status == StatusCode::UNAUTHORIZED || e.status == StatusCode::FORBIDDEN {
-                tracing::warn!(code = %e.code, path = %path, requester = %entry.requester, "request refused");
+                let requester = if entry.requester.is_empty() { "(unauthenticated)" } else { entry.requester.as_str() };
+                tracing::warn!(code = %e.code, path = %crate::api_error::clip(&path), requester, "request refused");
             }
             entry.error_code = Some(e.code.clone());
             (e.status, e.body())
@@ -93,7 +91,9 @@ async fn answer(
     }
 
     let number = CorporateNumber::parse(number)
-        .map_err(|e| ApiError::bad_request("invalid_corporate_number", format!("corporate number {number:?}: {e}")))?;
+        .map_err(|e| {
+            ApiError::bad_request("invalid_corporate_number", format!("corporate number {:?}: {e}", crate::api_error::clip(number)))
+        })?;
     entry.corporate_number = Some(number.as_str().to_owned());
     let found = dataset::find(&state.db, &provider.api.dataset, number.as_str())
         .await

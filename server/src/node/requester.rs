@@ -4,7 +4,10 @@
 //! unchanged; `POST /v1/requests` is the same thing as JSON.
 
 use super::{KnownProvider, NodeState, exchange_log::NewExchange};
-use crate::{api_error::ApiError, token};
+use crate::{
+    api_error::{ApiError, clip},
+    token,
+};
 use axum::{
     body::Bytes,
     extract::State,
@@ -113,17 +116,17 @@ fn parse_jizen<'a>(state: &'a NodeState, body: &[u8]) -> Result<Outbound<'a>, Ap
     let mut problems = Vec::new();
     for part in text.split('&').filter(|p| !p.is_empty()) {
         match part.matches('=').count() {
-            0 => problems.push(format!("This parameter[{part}] does not contain equals.")),
+            0 => problems.push(format!("This parameter[{}] does not contain equals.", clip(part))),
             1 => {
                 let (name, value) = form_urlencoded::parse(part.as_bytes()).next().unwrap_or_default();
                 let (name, value) = (name.into_owned(), value.into_owned());
                 if name != "header" && fields.iter().any(|(n, _)| *n == name) {
-                    problems.push(format!("This parameter[{name}] has multiple keys."));
+                    problems.push(format!("This parameter[{}] has multiple keys.", clip(&name)));
                 } else {
                     fields.push((name, value));
                 }
             }
-            _ => problems.push(format!("This parameter[{part}] contains multiple equals.")),
+            _ => problems.push(format!("This parameter[{}] contains multiple equals.", clip(part))),
         }
     }
     if !problems.is_empty() {
@@ -141,7 +144,7 @@ fn parse_jizen<'a>(state: &'a NodeState, body: &[u8]) -> Result<Outbound<'a>, Ap
             if !call_api.starts_with('/') {
                 return Err(ApiError::bad_request(
                     "invalid_call_api",
-                    format!("This parameter[call_api] must start with slash when the parameter [client_id] is added.[{call_api}]"),
+                    format!("This parameter[call_api] must start with slash when the parameter [client_id] is added.[{}]", clip(call_api)),
                 ));
             }
             let provider = providers.iter().find(|p| p.client_id == client_id).ok_or_else(|| {
@@ -153,8 +156,15 @@ fn parse_jizen<'a>(state: &'a NodeState, body: &[u8]) -> Result<Outbound<'a>, Ap
             (provider, call_api.to_owned())
         }
         None => {
-            let url = reqwest::Url::parse(call_api)
-                .map_err(|_| ApiError::bad_request("invalid_call_api", format!("This parameter[call_api] is not an absolute URL.[{call_api}]")))?;
+            let url = reqwest::Url::parse(call_api).map_err(|_| {
+                ApiError::bad_request(
+                    "invalid_call_api",
+                    format!(
+                        "This parameter[call_api] must be an absolute URL of a configured provider node, or a path starting with slash when the parameter [client_id] is added.[{}]",
+                        clip(call_api)
+                    ),
+                )
+            })?;
             let origin = url.origin().ascii_serialization();
             let provider = providers
                 .iter()
@@ -178,19 +188,48 @@ fn parse_jizen<'a>(state: &'a NodeState, body: &[u8]) -> Result<Outbound<'a>, Ap
 
 fn check_call(method: &str, path: &str) -> Result<(), ApiError> {
     if method != "GET" {
+        let hint = if method.eq_ignore_ascii_case("GET") { " (methods are case-sensitive: use GET)" } else { "" };
         return Err(ApiError::bad_request(
             "unsupported_method",
-            format!("This method[{method}] is not supported: the provider APIs of this version are read-only (GET)."),
+            format!("This method[{}] is not supported: the provider APIs of this version are read-only (GET){hint}.", clip(method)),
         ));
     }
     if !path.starts_with('/') {
-        return Err(ApiError::bad_request("invalid_call_api", format!("The path {path:?} must start with a slash.")));
+        return Err(ApiError::bad_request("invalid_call_api", format!("The path {:?} must start with a slash.", clip(path))));
+    }
+    if path.len() > MAX_PATH_BYTES {
+        return Err(ApiError::bad_request(
+            "invalid_call_api",
+            format!("The path is {} bytes long; at most {MAX_PATH_BYTES} are accepted.", path.len()),
+        ));
+    }
+    if path.contains('#') {
+        return Err(ApiError::bad_request("invalid_call_api", format!("The path {:?} must not contain a fragment (#).", clip(path))));
     }
     Ok(())
 }
 
+const MAX_PATH_BYTES: usize = 2048;
+
+/// The provider URL for a call, and the path exactly as it will travel (percent-encoded), which is what
+/// the token signs and what the provider node compares.
+fn provider_url(call: &Outbound<'_>) -> Result<(reqwest::Url, String), ApiError> {
+    let joined = format!("{}{}", call.provider.endpoint.trim_end_matches('/'), call.path);
+    let url = reqwest::Url::parse(&joined)
+        .map_err(|e| ApiError::bad_request("invalid_call_api", format!("The path {:?} is not usable in a URL: {e}.", clip(&call.path))))?;
+    let wire_path = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    };
+    Ok((url, wire_path))
+}
+
 async fn forward(state: &NodeState, call: Outbound<'_>) -> Response {
     let started = Instant::now();
+    let (url, wire_path) = match provider_url(&call) {
+        Ok(u) => u,
+        Err(e) => return e.into_response(),
+    };
     let request_id = uuid::Uuid::now_v7().to_string();
     let token = token::sign(
         &state.key,
@@ -199,28 +238,27 @@ async fn forward(state: &NodeState, call: Outbound<'_>) -> Response {
             audience: &call.provider.client_id,
             request_id: &request_id,
             method: &call.method,
-            path: &call.path,
+            path: &wire_path,
             scopes: &call.scopes,
             body: b"",
             consent_ref: None,
         },
         30,
     );
-    let url = format!("{}{}", call.provider.endpoint.trim_end_matches('/'), call.path);
     let mut entry = NewExchange {
         request_id: request_id.clone(),
         role: "requester",
         requester: state.config.client_id.clone(),
         provider: call.provider.client_id.clone(),
         method: call.method.clone(),
-        path: call.path.clone(),
+        path: wire_path.clone(),
         scopes: call.scopes.clone(),
         corporate_number: call.path.rsplit('/').next().filter(|n| n.len() == 13).map(str::to_owned),
         ..Default::default()
     };
     let result = state
         .http
-        .get(&url)
+        .get(url)
         .bearer_auth(&token)
         .header("x-request-id", &request_id)
         .header(header::ACCEPT, "application/json")
