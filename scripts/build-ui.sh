@@ -8,7 +8,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-site_root="${SITE_ROOT:-target/site}"
+target_dir="${CARGO_TARGET_DIR:-target}"
+site_root="${SITE_ROOT:-$target_dir/site}"
 pkg_dir="$site_root/pkg"
 profile="wasm-release"
 target="wasm32-unknown-unknown"
@@ -34,7 +35,7 @@ fi
 echo "==> building renkei-app ($target, hydrate, profile $profile)"
 cargo build -p renkei-app --lib --target "$target" --features hydrate --profile "$profile"
 
-wasm="target/$target/$profile/renkei_app.wasm"
+wasm="$target_dir/$target/$profile/renkei_app.wasm"
 echo "==> wasm-bindgen $wanted -> $pkg_dir"
 rm -rf "$pkg_dir"
 mkdir -p "$pkg_dir"
