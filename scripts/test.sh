@@ -5,14 +5,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+phase() { echo "== [$(date +%T), ${SECONDS}s] $*"; }
+
+phase "setup"
 scripts/setup.sh
+phase "guest plugins (wasm32-wasip2)"
 scripts/build-plugins.sh
+phase "browser bundle (wasm32-unknown-unknown)"
 scripts/build-ui.sh
 
-echo "== cargo test (workspace default members)"
+phase "cargo test (workspace default members)"
 cargo test --locked
-echo "== cargo test (nta-corporate-number plugin, native)"
+phase "cargo test (nta-corporate-number plugin, native)"
 cargo test --locked -p nta-corporate-number
 
-echo "== browser journey (end2end/)"
+phase "browser journey (end2end/)"
 scripts/e2e.sh
+phase "all tests passed"
