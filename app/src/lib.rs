@@ -9,10 +9,11 @@ pub mod openapi;
 mod pages;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Title, provide_meta_context};
+use leptos_meta::MetaTags;
 use leptos_router::{
     SsrMode,
-    components::{A, Route, Router, Routes},
+    components::{Route, Router, Routes},
+    hooks::use_location,
     path,
 };
 
@@ -43,7 +44,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// The portal UI: header navigation, the routed page, and the attribution footer.
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
+    leptos_meta::provide_meta_context();
 
     // Effects run only in the browser, so this flips once the page is hydrated;
     // browser tests wait for `data-hydrated="true"` before typing into filters.
@@ -51,7 +52,6 @@ pub fn App() -> impl IntoView {
     Effect::new(move |_| hydrated.set(true));
 
     view! {
-        <Title formatter=|page: String| format!("{page} — renkei") />
         <Router>
             <div class="app" data-hydrated=move || hydrated.get().to_string()>
                 <header class="site-header">
@@ -59,16 +59,7 @@ pub fn App() -> impl IntoView {
                         "renkei"
                         <span class="brand-sub">"法人データ連携ポータル / Corporate data exchange portal"</span>
                     </a>
-                    <nav class="site-nav" aria-label="メイン / Main">
-                        <A href="/catalogue">
-                            "カタログ"
-                            <span class="en">"Catalogue"</span>
-                        </A>
-                        <A href="/logs">
-                            "通信ログ"
-                            <span class="en">"Exchange log"</span>
-                        </A>
-                    </nav>
+                    <SiteNav />
                 </header>
                 <main class="content">
                     <Routes fallback=|| {
@@ -101,6 +92,37 @@ pub fn App() -> impl IntoView {
                 </footer>
             </div>
         </Router>
+    }
+}
+
+/// Header navigation. Plain links (the router still handles them client-side) with
+/// `aria-current` from the location: leaner in the bundle than the router's `<A>`.
+#[component]
+fn SiteNav() -> impl IntoView {
+    let pathname = use_location().pathname;
+    let section = move || {
+        let path = pathname.read();
+        let path = path.as_str();
+        if path == "/logs" {
+            "logs"
+        } else if path == "/" || path == "/catalogue" || path.starts_with("/apis/") {
+            "catalogue"
+        } else {
+            ""
+        }
+    };
+    let current = move |name: &'static str| move || (section() == name).then_some("page");
+    view! {
+        <nav class="site-nav" aria-label="メイン / Main">
+            <a href="/catalogue" aria-current=current("catalogue")>
+                "カタログ"
+                <span class="en">"Catalogue"</span>
+            </a>
+            <a href="/logs" aria-current=current("logs")>
+                "通信ログ"
+                <span class="en">"Exchange log"</span>
+            </a>
+        </nav>
     }
 }
 

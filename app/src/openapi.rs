@@ -54,7 +54,9 @@ pub struct ResponseDoc {
 pub enum OpenApiError {
     #[error("OpenAPI 文書が JSON として読めません / the OpenAPI document is not valid JSON: {0}")]
     Json(String),
-    #[error("OpenAPI 文書に `paths` オブジェクトがありません / the OpenAPI document has no `paths` object")]
+    #[error(
+        "OpenAPI 文書に `paths` オブジェクトがありません / the OpenAPI document has no `paths` object"
+    )]
     NoPaths,
     #[error("`paths.{0}` はオブジェクトではありません / `paths.{0}` is not an object")]
     PathNotObject(String),
@@ -142,7 +144,12 @@ fn responses(doc: &Value, raw: Option<&Value>) -> Vec<ResponseDoc> {
         })
         .collect();
     // Numeric codes in order, then `default` and patterns such as `4XX`.
-    out.sort_by_key(|r| (r.status.parse::<u16>().unwrap_or(u16::MAX), r.status.clone()));
+    out.sort_by_key(|r| {
+        (
+            r.status.parse::<u16>().unwrap_or(u16::MAX),
+            r.status.clone(),
+        )
+    });
     out
 }
 

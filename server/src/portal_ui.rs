@@ -9,11 +9,13 @@ use axum::{
     routing::get,
 };
 use leptos::prelude::{LeptosOptions, provide_context};
-use leptos_axum::{LeptosRoutes, generate_route_list, render_app_async_with_context};
+use leptos_axum::{
+    AxumRouteListing, LeptosRoutes, generate_route_list, render_app_async_with_context,
+};
 use renkei_app::{App, model::PortalData, shell};
 use std::{
     path::{Path as FsPath, PathBuf},
-    sync::{Arc, Once},
+    sync::{Arc, Once, OnceLock},
 };
 use tower_http::services::ServeDir;
 
@@ -54,7 +56,7 @@ pub fn ui_router(data: Arc<dyn PortalData>, site_root: PathBuf) -> Router {
             "/pkg",
             ServeDir::new(site_root.join(SITE_PKG_DIR)).precompressed_gzip(),
         )
-        .leptos_routes_with_context(&options, generate_route_list(App), context, app)
+        .leptos_routes_with_context(&options, route_list(), context, app)
         .fallback(move |req: Request<Body>| {
             let render = render_not_found.clone();
             async move {
@@ -68,6 +70,16 @@ pub fn ui_router(data: Arc<dyn PortalData>, site_root: PathBuf) -> Router {
             }
         })
         .with_state(options)
+}
+
+/// The app's routes, found by rendering it once with resource loading switched off.
+///
+/// That switch is process-wide in Leptos 0.8 (`SuppressResourceLoad` is a global flag): a page
+/// rendering on another thread meanwhile would never load its data and never answer. So the
+/// list is made once per process, before the first UI router exists, and reused after.
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 /// Pages still render without the bundle (server-side only, no interactivity), so a missing

@@ -150,9 +150,8 @@ impl PortalData for MemoryData {
     }
 }
 
-/// One runtime for every test: Leptos's server-side rendering misbehaves (a response
-/// occasionally never completes) when several Tokio runtimes in one process render at once,
-/// which only tests do; the portal itself runs on one runtime.
+/// All tests share one multi-threaded runtime, as the portal process does; their pages render
+/// concurrently, which is how `ui_router`'s once-per-process route list was found necessary.
 static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

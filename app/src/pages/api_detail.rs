@@ -1,13 +1,12 @@
 //! One API's page: what it returns, who provides it, how to call it, and its OpenAPI document.
 
 use super::catalogue::ConsentBadge;
-use super::{ErrorNotice, Loading, NotFound};
+use super::{ErrorNotice, Loading, NotFound, PageTitle};
 use crate::api::{UiError, get_api_detail};
 use crate::model::ApiDetail;
 use crate::openapi::{self, Operation};
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 #[component]
@@ -43,7 +42,7 @@ fn ApiDetailView(detail: ApiDetail) -> impl IntoView {
     let document = openapi::parse(&openapi_json);
 
     view! {
-        <Title text=api.name.clone() />
+        <PageTitle text=api.name.clone() />
         <article class="api-detail" data-testid="api-detail" data-slug=api.slug.clone()>
             <p class="breadcrumb">
                 <a href="/catalogue">"カタログ / Catalogue"</a>

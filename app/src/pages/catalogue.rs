@@ -1,11 +1,10 @@
 //! The API catalogue (カタログ): every published API as a tile, with a filter box.
 
-use super::{ErrorNotice, Loading};
+use super::{ErrorNotice, Loading, PageTitle};
 use crate::api::list_apis;
 use crate::model::ApiSummary;
 use leptos::either::Either;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 #[component]
 pub fn CataloguePage() -> impl IntoView {
@@ -13,7 +12,7 @@ pub fn CataloguePage() -> impl IntoView {
     let (filter, set_filter) = signal(String::new());
 
     view! {
-        <Title text="API カタログ / API catalogue" />
+        <PageTitle text="API カタログ / API catalogue" />
         <section class="catalogue">
             <h1>"API カタログ" <span class="en">"API catalogue"</span></h1>
             <label class="filter">
@@ -58,9 +57,9 @@ fn CatalogueList(apis: Vec<ApiSummary>, filter: ReadSignal<String>) -> impl Into
             {move || count_label(shown.read().len(), total)}
         </p>
         <ul class="tiles">
-            <For each=move || shown.get() key=|api| api.slug.clone() let:api>
-                <ApiTile api />
-            </For>
+            {move || {
+                shown.get().into_iter().map(|api| view! { <ApiTile api /> }).collect_view()
+            }}
         </ul>
         {move || {
             shown

@@ -1,11 +1,10 @@
 //! The exchange log (通信ログ): the newest records the portal collected from the nodes.
 
-use super::{ErrorNotice, Loading};
+use super::{ErrorNotice, Loading, PageTitle};
 use crate::api::{LOG_LIMIT, recent_exchanges};
 use crate::model::ExchangeView;
 use leptos::either::Either;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 /// Which records the status filter keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,7 +39,7 @@ pub fn LogsPage() -> impl IntoView {
     let (refreshing, set_refreshing) = signal(false);
 
     view! {
-        <Title text="通信ログ / Exchange log" />
+        <PageTitle text="通信ログ / Exchange log" />
         <section class="logs">
             <h1>"通信ログ" <span class="en">"Exchange log"</span></h1>
             <p class="hint">
@@ -127,13 +126,13 @@ fn LogTable(records: Vec<ExchangeView>, status: ReadSignal<StatusFilter>) -> imp
                     </tr>
                 </thead>
                 <tbody>
-                    <For
-                        each=move || shown.get()
-                        key=|r| (r.node.clone(), r.seq)
-                        let:record
-                    >
-                        <LogRow record />
-                    </For>
+                    {move || {
+                        shown
+                            .get()
+                            .into_iter()
+                            .map(|record| view! { <LogRow record /> })
+                            .collect_view()
+                    }}
                 </tbody>
             </table>
         </div>
@@ -220,7 +219,10 @@ mod tests {
             display_time("2025-06-01T10:20:30.123+09:00"),
             "2025-06-01 10:20:30"
         );
-        assert_eq!(display_time("2025-06-01T10:20:30+09:00"), "2025-06-01 10:20:30");
+        assert_eq!(
+            display_time("2025-06-01T10:20:30+09:00"),
+            "2025-06-01 10:20:30"
+        );
         assert_eq!(display_time("yesterday"), "yesterday");
     }
 
