@@ -18,8 +18,16 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: impl Into<String>, message: impl Into<String>) -> ApiError {
-        ApiError { status, code: code.into(), message: message.into() }
+    pub fn new(
+        status: StatusCode,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> ApiError {
+        ApiError {
+            status,
+            code: code.into(),
+            message: message.into(),
+        }
     }
 
     pub fn bad_request(code: &str, message: impl Into<String>) -> ApiError {
@@ -29,7 +37,11 @@ impl ApiError {
     /// Logs `detail` and answers 500 without it.
     pub fn internal(detail: impl std::fmt::Display) -> ApiError {
         tracing::error!(%detail, "internal error");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal Server Error")
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal Server Error",
+        )
     }
 
     pub fn body(&self) -> serde_json::Value {
@@ -45,7 +57,13 @@ impl IntoResponse for ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
     }
 }
 
@@ -72,7 +90,10 @@ pub async fn json_errors(response: Response) -> Response {
     };
     let message = status.canonical_reason().unwrap_or("Error");
     let mut converted = ApiError::new(status, code, message).into_response();
-    for name in [axum::http::header::ALLOW, axum::http::header::WWW_AUTHENTICATE] {
+    for name in [
+        axum::http::header::ALLOW,
+        axum::http::header::WWW_AUTHENTICATE,
+    ] {
         if let Some(v) = response.headers().get(&name) {
             converted.headers_mut().insert(name, v.clone());
         }
@@ -84,7 +105,10 @@ pub async fn json_errors(response: Response) -> Response {
 pub fn api_layers(router: axum::Router) -> axum::Router {
     use std::time::Duration;
     router
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024))
         .layer(axum::middleware::map_response(json_errors))
 }

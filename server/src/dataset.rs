@@ -10,8 +10,8 @@ use crate::{
     storage::entity::{corporation_record, dataset, dataset_reject, dataset_source},
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 use std::{
@@ -22,14 +22,20 @@ use tokio::sync::mpsc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
-    #[error("dataset name {0:?}: use 1-64 of a-z, 0-9, '-', '_' and '.', starting with a letter or digit")]
+    #[error(
+        "dataset name {0:?}: use 1-64 of a-z, 0-9, '-', '_' and '.', starting with a letter or digit"
+    )]
     BadName(String),
     #[error("input file {path}: {reason}")]
     Input { path: String, reason: String },
     #[error(
         "input file {path}: no record could be converted ({rejects} rejected rows{first}); the active dataset is unchanged"
     )]
-    NothingConverted { path: String, rejects: u64, first: String },
+    NothingConverted {
+        path: String,
+        rejects: u64,
+        first: String,
+    },
     #[error("converting {path}")]
     Plugin {
         path: String,
@@ -43,8 +49,11 @@ pub enum DatasetError {
 /// Dataset names appear in URLs, logs and file names: keep them plain.
 pub fn check_name(name: &str) -> Result<(), DatasetError> {
     let mut chars = name.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'));
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let rest_ok =
+        chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'));
     if first_ok && rest_ok && name.len() <= 64 {
         Ok(())
     } else {
@@ -146,7 +155,10 @@ async fn load_source(
     path: &Path,
 ) -> Result<SourceReport, DatasetError> {
     let shown = path.display().to_string();
-    let input_error = |reason: String| DatasetError::Input { path: shown.clone(), reason };
+    let input_error = |reason: String| DatasetError::Input {
+        path: shown.clone(),
+        reason,
+    };
     let (sha256, bytes) = {
         let path = path.to_owned();
         tokio::task::spawn_blocking(move || sha256_file(&path))
@@ -154,7 +166,10 @@ async fn load_source(
             .map_err(|e| input_error(e.to_string()))?
             .map_err(|e| input_error(e.to_string()))?
     };
-    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| shown.clone());
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| shown.clone());
     let source = dataset_source::ActiveModel {
         dataset_id: Set(dataset_id),
         file_name: Set(file_name.clone()),
@@ -184,7 +199,10 @@ async fn load_source(
     while let Some((batch, rejected)) = rx.recv().await {
         records += batch.len() as u64;
         rejects += rejected.len() as u64;
-        for r in rejected.iter().take(20usize.saturating_sub(first_rejects.len())) {
+        for r in rejected
+            .iter()
+            .take(20usize.saturating_sub(first_rejects.len()))
+        {
             first_rejects.push((r.line, r.reason.clone()));
         }
         store_batch(db, dataset_id, source.id, batch, rejected).await?;
@@ -192,7 +210,10 @@ async fn load_source(
     let report = conversion
         .await
         .map_err(|e| input_error(e.to_string()))?
-        .map_err(|source| DatasetError::Plugin { path: shown.clone(), source })?;
+        .map_err(|source| DatasetError::Plugin {
+            path: shown.clone(),
+            source,
+        })?;
 
     if records == 0 {
         // A file that yields nothing is a wrong file (or a wrong plugin), never an empty dataset.
@@ -200,7 +221,11 @@ async fn load_source(
             .first()
             .map(|(line, reason)| format!("; first: line {line}: {reason}"))
             .unwrap_or_default();
-        return Err(DatasetError::NothingConverted { path: shown, rejects, first });
+        return Err(DatasetError::NothingConverted {
+            path: shown,
+            rejects,
+            first,
+        });
     }
     let as_of = report.as_of.clone();
     let mut update: dataset_source::ActiveModel = source.into();
@@ -208,7 +233,15 @@ async fn load_source(
     update.records = Set(records as i64);
     update.rejects = Set(rejects as i64);
     update.update(db).await?;
-    Ok(SourceReport { file: file_name, sha256, bytes, as_of, records, rejects, first_rejects })
+    Ok(SourceReport {
+        file: file_name,
+        sha256,
+        bytes,
+        as_of,
+        records,
+        rejects,
+        first_rejects,
+    })
 }
 
 struct ChannelSink {
@@ -242,7 +275,9 @@ async fn store_batch(
             document: Set(r.document.to_string()),
             ..Default::default()
         });
-        corporation_record::Entity::insert_many(rows).exec(&txn).await?;
+        corporation_record::Entity::insert_many(rows)
+            .exec(&txn)
+            .await?;
     }
     for chunk in rejects.chunks(500) {
         let rows = chunk.iter().map(|r| dataset_reject::ActiveModel {
@@ -268,12 +303,18 @@ pub fn is_past_state(document: &serde_json::Value) -> bool {
                     block.get("latest"),
                     Some(serde_json::Value::String(s)) if s == "0"
                 )
-                || name.starts_with("x-") && block.get("latest") == Some(&serde_json::Value::Bool(false))
+                || name.starts_with("x-")
+                    && block.get("latest") == Some(&serde_json::Value::Bool(false))
         })
     })
 }
 
-async fn publish(db: &DatabaseConnection, version: &dataset::Model, records: u64, rejects: u64) -> Result<(), DbErr> {
+async fn publish(
+    db: &DatabaseConnection,
+    version: &dataset::Model,
+    records: u64,
+    rejects: u64,
+) -> Result<(), DbErr> {
     let txn = db.begin().await?;
     let previous = dataset::Entity::find()
         .filter(dataset::Column::Name.eq(version.name.clone()))
@@ -294,7 +335,11 @@ async fn publish(db: &DatabaseConnection, version: &dataset::Model, records: u64
     txn.commit().await
 }
 
-async fn fail(db: &DatabaseConnection, version: &dataset::Model, reason: &str) -> Result<(), DbErr> {
+async fn fail(
+    db: &DatabaseConnection,
+    version: &dataset::Model,
+    reason: &str,
+) -> Result<(), DbErr> {
     let txn = db.begin().await?;
     corporation_record::Entity::delete_many()
         .filter(corporation_record::Column::DatasetId.eq(version.id))
@@ -319,7 +364,11 @@ pub async fn active(db: &DatabaseConnection, name: &str) -> Result<Option<datase
 
 /// The record that states the current facts about `corporate_number` in the active version: the
 /// last current record in load order, or the last record when only history exists.
-pub async fn find(db: &DatabaseConnection, name: &str, corporate_number: &str) -> Result<Option<Found>, DbErr> {
+pub async fn find(
+    db: &DatabaseConnection,
+    name: &str,
+    corporate_number: &str,
+) -> Result<Option<Found>, DbErr> {
     let Some(version) = active(db, name).await? else {
         return Ok(None);
     };
@@ -330,7 +379,11 @@ pub async fn find(db: &DatabaseConnection, name: &str, corporate_number: &str) -
         .order_by_asc(corporation_record::Column::Line)
         .all(db)
         .await?;
-    let chosen = rows.iter().rev().find(|r| r.current).or_else(|| rows.last());
+    let chosen = rows
+        .iter()
+        .rev()
+        .find(|r| r.current)
+        .or_else(|| rows.last());
     let Some(row) = chosen else {
         return Ok(None);
     };
@@ -338,12 +391,22 @@ pub async fn find(db: &DatabaseConnection, name: &str, corporate_number: &str) -
         .one(db)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound(format!("dataset_source {}", row.source_id)))?;
-    let document = serde_json::from_str(&row.document).map_err(|e| DbErr::Custom(format!("stored document: {e}")))?;
-    Ok(Some(Found { document, line: row.line, dataset: version, source }))
+    let document = serde_json::from_str(&row.document)
+        .map_err(|e| DbErr::Custom(format!("stored document: {e}")))?;
+    Ok(Some(Found {
+        document,
+        line: row.line,
+        dataset: version,
+        source,
+    }))
 }
 
 /// Some corporate numbers of the active version that have a current record (for the demo's hints).
-pub async fn sample_numbers(db: &DatabaseConnection, name: &str, limit: u64) -> Result<Vec<String>, DbErr> {
+pub async fn sample_numbers(
+    db: &DatabaseConnection,
+    name: &str,
+    limit: u64,
+) -> Result<Vec<String>, DbErr> {
     use sea_orm::QuerySelect;
     let Some(version) = active(db, name).await? else {
         return Ok(Vec::new());
@@ -390,8 +453,12 @@ mod tests {
 
     #[test]
     fn past_state_is_read_from_extension_blocks() {
-        assert!(is_past_state(&json!({"Basic": {}, "x-nta": {"latest": "0"}})));
-        assert!(!is_past_state(&json!({"Basic": {}, "x-nta": {"latest": "1"}})));
+        assert!(is_past_state(
+            &json!({"Basic": {}, "x-nta": {"latest": "0"}})
+        ));
+        assert!(!is_past_state(
+            &json!({"Basic": {}, "x-nta": {"latest": "1"}})
+        ));
         assert!(!is_past_state(&json!({"Basic": {}, "x-nta": {}})));
         assert!(!is_past_state(&json!({"Basic": {"latest": "0"}})));
     }

@@ -4,10 +4,16 @@
 use crate::{
     dataset::{self, LoadReport},
     keys::NodeKey,
-    node::{self, ApprovedClient, KnownProvider, LocalSystem, NodeConfig, NodeState, ProvidedApi, ProviderConfig, RequesterConfig},
+    node::{
+        self, ApprovedClient, KnownProvider, LocalSystem, NodeConfig, NodeState, ProvidedApi,
+        ProviderConfig, RequesterConfig,
+    },
     plugin_host::PluginHost,
     portal::{self, PortalConfig, PortalState},
-    storage::{self, entity::{portal_api, portal_node}},
+    storage::{
+        self,
+        entity::{portal_api, portal_node},
+    },
 };
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
@@ -92,17 +98,28 @@ struct SystemCredentials {
 
 pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
     let dir = &options.data_dir;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating data directory {}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating data directory {}", dir.display()))?;
     let bind = |port: u16| async move {
         tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
-            .with_context(|| format!("port {port} on 127.0.0.1 is not free (choose others with the --*-port options)"))
+            .with_context(|| {
+                format!(
+                    "port {port} on 127.0.0.1 is not free (choose others with the --*-port options)"
+                )
+            })
     };
     let portal_listener = bind(options.portal_port).await?;
     let requester_listener = bind(options.requester_port).await?;
     let provider_listener = bind(options.provider_port).await?;
-    let url = |l: &tokio::net::TcpListener| -> anyhow::Result<String> { Ok(format!("http://{}", l.local_addr()?)) };
-    let (portal_url, requester_url, provider_url) = (url(&portal_listener)?, url(&requester_listener)?, url(&provider_listener)?);
+    let url = |l: &tokio::net::TcpListener| -> anyhow::Result<String> {
+        Ok(format!("http://{}", l.local_addr()?))
+    };
+    let (portal_url, requester_url, provider_url) = (
+        url(&portal_listener)?,
+        url(&requester_listener)?,
+        url(&provider_listener)?,
+    );
 
     let credentials = system_credentials(&dir.join("requester-system.json"))?;
     let provider_key_file = dir.join("provider.key.pem");
@@ -118,8 +135,18 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
     })
     .await?;
     for (client_id, organisation, endpoint, key) in [
-        (PROVIDER_ID, "国税庁データ提供者 (demo provider)", &provider_url, &provider_key),
-        (REQUESTER_ID, "補助金申請システム (demo requester)", &requester_url, &requester_key),
+        (
+            PROVIDER_ID,
+            "国税庁データ提供者 (demo provider)",
+            &provider_url,
+            &provider_key,
+        ),
+        (
+            REQUESTER_ID,
+            "補助金申請システム (demo requester)",
+            &requester_url,
+            &requester_key,
+        ),
     ] {
         portal
             .register_node(portal_node::Model {
@@ -142,7 +169,11 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
         key_file: provider_key_file,
         portal_url: Some(portal_url.clone()),
         provider: Some(ProviderConfig {
-            api: ProvidedApi { name: API_SLUG.to_owned(), dataset: DATASET.to_owned(), scopes: scopes.clone() },
+            api: ProvidedApi {
+                name: API_SLUG.to_owned(),
+                dataset: DATASET.to_owned(),
+                scopes: scopes.clone(),
+            },
             clients: vec![ApprovedClient {
                 client_id: REQUESTER_ID.to_owned(),
                 public_key: requester_key.public_b64(),
@@ -165,7 +196,10 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
                 user: credentials.user.clone(),
                 password_hash: crate::password::hash(&credentials.password),
             }],
-            providers: vec![KnownProvider { client_id: PROVIDER_ID.to_owned(), endpoint: provider_url.clone() }],
+            providers: vec![KnownProvider {
+                client_id: PROVIDER_ID.to_owned(),
+                endpoint: provider_url.clone(),
+            }],
         }),
     })
     .await?;
@@ -174,14 +208,19 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
         Some(_) => None,
         None => {
             let wasm = std::fs::read(&options.plugin).with_context(|| {
-                format!("reading the NTA plugin {} (build it with scripts/build-plugins.sh)", options.plugin.display())
+                format!(
+                    "reading the NTA plugin {} (build it with scripts/build-plugins.sh)",
+                    options.plugin.display()
+                )
             })?;
             let host = PluginHost::new(crate::plugin_host::SandboxPolicy::default())?;
             let plugin = host.load(&wasm)?;
             Some(dataset::load(&provider.db, &plugin, DATASET, &options.inputs).await?)
         }
     };
-    let active = dataset::active(&provider.db, DATASET).await?.context("the dataset has no active version")?;
+    let active = dataset::active(&provider.db, DATASET)
+        .await?
+        .context("the dataset has no active version")?;
 
     portal::serve_listener(portal.clone(), portal_listener).await?;
     node::serve_listener(provider.clone(), provider_listener)?;
@@ -202,14 +241,26 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
     };
     let json = serde_json::to_string_pretty(&info)?;
     write_private(&dir.join("demo.json"), json.as_bytes())?;
-    Ok(Demo { info, portal, provider, requester, load })
+    Ok(Demo {
+        info,
+        portal,
+        provider,
+        requester,
+        load,
+    })
 }
 
 /// Numbers that show what the data holds, in this order when present: an ordinary company, a name change
 /// (history row `latest=0`, then the current row), a non-BMP character in the address (𣗄), a foreign
 /// company, a withdrawn number (process 99). Falls back to any current numbers for other inputs.
 async fn showcase_numbers(db: &sea_orm::DatabaseConnection) -> anyhow::Result<Vec<String>> {
-    const SHOWCASE: [&str; 5] = ["1010001072706", "1011002022162", "8390005003976", "1700150006411", "3100001008599"];
+    const SHOWCASE: [&str; 5] = [
+        "1010001072706",
+        "1011002022162",
+        "8390005003976",
+        "1700150006411",
+        "3100001008599",
+    ];
     let mut numbers = Vec::new();
     for number in SHOWCASE {
         if dataset::find(db, DATASET, number).await?.is_some() {
@@ -226,9 +277,13 @@ async fn showcase_numbers(db: &sea_orm::DatabaseConnection) -> anyhow::Result<Ve
 fn system_credentials(path: &Path) -> anyhow::Result<SystemCredentials> {
     if path.exists() {
         let text = std::fs::read_to_string(path)?;
-        return serde_json::from_str(&text).with_context(|| format!("{} is not valid credentials JSON", path.display()));
+        return serde_json::from_str(&text)
+            .with_context(|| format!("{} is not valid credentials JSON", path.display()));
     }
-    let credentials = SystemCredentials { user: SYSTEM_USER.to_owned(), password: crate::password::generate() };
+    let credentials = SystemCredentials {
+        user: SYSTEM_USER.to_owned(),
+        password: crate::password::generate(),
+    };
     write_private(path, serde_json::to_string_pretty(&credentials)?.as_bytes())?;
     Ok(credentials)
 }
@@ -239,7 +294,9 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).with_context(|| format!("writing {}", path.display()))?;
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
     file.write_all(bytes)?;
     Ok(())
 }
@@ -268,7 +325,11 @@ fn catalogue_entry() -> portal_api::Model {
 
 /// What the demo prints once it runs.
 pub fn banner(info: &DemoInfo, load: Option<&LoadReport>) -> String {
-    let number = info.corporate_numbers.first().cloned().unwrap_or_else(|| "1010001072706".to_owned());
+    let number = info
+        .corporate_numbers
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "1010001072706".to_owned());
     let mut out = String::new();
     if let Some(load) = load {
         out.push_str(&format!(

@@ -46,10 +46,14 @@ impl NodeKey {
 
     /// Loads the key at `path`, or generates one and writes it there (mode 0600).
     pub fn load_or_generate(path: &Path) -> Result<NodeKey, KeyError> {
-        let fail = |reason: String| KeyError::File { path: path.display().to_string(), reason };
+        let fail = |reason: String| KeyError::File {
+            path: path.display().to_string(),
+            reason,
+        };
         if path.exists() {
             let pem = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
-            let signing = SigningKey::from_pkcs8_pem(&pem).map_err(|e| fail(format!("not an Ed25519 PKCS#8 key: {e}")))?;
+            let signing = SigningKey::from_pkcs8_pem(&pem)
+                .map_err(|e| fail(format!("not an Ed25519 PKCS#8 key: {e}")))?;
             return Ok(Self::from_signing(signing));
         }
         let key = Self::generate();
@@ -65,7 +69,8 @@ impl NodeKey {
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let mut file = options.open(path).map_err(|e| fail(e.to_string()))?;
-        file.write_all(pem.as_bytes()).map_err(|e| fail(e.to_string()))?;
+        file.write_all(pem.as_bytes())
+            .map_err(|e| fail(e.to_string()))?;
         Ok(key)
     }
 
@@ -84,7 +89,9 @@ pub fn decoding_key(public_b64: &str) -> Result<jsonwebtoken::DecodingKey, KeyEr
     let raw = URL_SAFE_NO_PAD
         .decode(public_b64)
         .map_err(|_| KeyError::BadPublicKey(public_b64.to_owned()))?;
-    let bytes: [u8; 32] = raw.try_into().map_err(|_| KeyError::BadPublicKey(public_b64.to_owned()))?;
+    let bytes: [u8; 32] = raw
+        .try_into()
+        .map_err(|_| KeyError::BadPublicKey(public_b64.to_owned()))?;
     VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::BadPublicKey(public_b64.to_owned()))?;
     Ok(jsonwebtoken::DecodingKey::from_ed_der(&bytes))
 }
@@ -103,12 +110,18 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
     }
 
     #[test]
     fn rejects_a_short_public_key() {
-        assert!(matches!(decoding_key("AAAA"), Err(KeyError::BadPublicKey(_))));
+        assert!(matches!(
+            decoding_key("AAAA"),
+            Err(KeyError::BadPublicKey(_))
+        ));
     }
 }

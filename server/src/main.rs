@@ -6,7 +6,11 @@ use renkei::{dataset, demo, node, plugin_host::PluginHost, portal, storage};
 use std::{io::Write, path::PathBuf};
 
 #[derive(Parser)]
-#[command(name = "renkei", version, about = "renkei (連携): once-only corporate data exchange — portal, nodes, ConnectBox, plugins")]
+#[command(
+    name = "renkei",
+    version,
+    about = "renkei (連携): once-only corporate data exchange — portal, nodes, ConnectBox, plugins"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -33,7 +37,11 @@ enum Command {
     Portal {
         #[arg(long, default_value = "127.0.0.1:3000")]
         listen: String,
-        #[arg(long, env = "RENKEI_DATABASE_URL", default_value = "sqlite://renkei-data/portal.db?mode=rwc")]
+        #[arg(
+            long,
+            env = "RENKEI_DATABASE_URL",
+            default_value = "sqlite://renkei-data/portal.db?mode=rwc"
+        )]
         database_url: String,
         #[arg(long, default_value = "renkei-data/portal.key.pem")]
         key_file: PathBuf,
@@ -99,7 +107,10 @@ enum DatasetCommand {
 enum BenchCommand {
     /// NTA conversion: the WASM plugin against the same parser compiled natively.
     Convert {
-        #[arg(long, default_value = "target/wasm32-wasip2/release/nta_corporate_number.wasm")]
+        #[arg(
+            long,
+            default_value = "target/wasm32-wasip2/release/nta_corporate_number.wasm"
+        )]
         plugin: PathBuf,
         #[arg(long, default_value = "demo/data/nta_sabun_20210714.utf8.csv")]
         input: PathBuf,
@@ -112,7 +123,8 @@ enum BenchCommand {
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "renkei=info,warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "renkei=info,warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -135,7 +147,13 @@ fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Demo { data_dir, portal_port, requester_port, provider_port, repo } => {
+        Command::Demo {
+            data_dir,
+            portal_port,
+            requester_port,
+            provider_port,
+            repo,
+        } => {
             let mut options = demo::DemoOptions::in_repo(&repo, data_dir);
             options.portal_port = portal_port;
             options.requester_port = requester_port;
@@ -145,17 +163,32 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tokio::signal::ctrl_c().await?;
             Ok(())
         }
-        Command::Portal { listen, database_url, key_file, site_root } => {
-            let state = portal::PortalState::open(portal::PortalConfig { listen: listen.clone(), database_url, key_file, site_root }).await?;
-            let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("binding {listen}"))?;
+        Command::Portal {
+            listen,
+            database_url,
+            key_file,
+            site_root,
+        } => {
+            let state = portal::PortalState::open(portal::PortalConfig {
+                listen: listen.clone(),
+                database_url,
+                key_file,
+                site_root,
+            })
+            .await?;
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .with_context(|| format!("binding {listen}"))?;
             let addr = portal::serve_listener(state, listener).await?;
             println!("portal listening on http://{addr}/");
             tokio::signal::ctrl_c().await?;
             Ok(())
         }
         Command::Node { config } => {
-            let text = std::fs::read_to_string(&config).with_context(|| format!("reading {}", config.display()))?;
-            let config: node::NodeConfig = toml::from_str(&text).with_context(|| format!("node configuration {}", config.display()))?;
+            let text = std::fs::read_to_string(&config)
+                .with_context(|| format!("reading {}", config.display()))?;
+            let config: node::NodeConfig = toml::from_str(&text)
+                .with_context(|| format!("node configuration {}", config.display()))?;
             let state = node::NodeState::open(config).await?;
             let addr = node::serve(state).await?;
             println!("node listening on http://{addr}/");
@@ -163,8 +196,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Plugin(PluginCommand::Check { file }) => {
-            let wasm = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let plugin = PluginHost::new(renkei::plugin_host::SandboxPolicy::default())?.load(&wasm).with_context(|| format!("{} is not a usable converter", file.display()))?;
+            let wasm =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let plugin = PluginHost::new(renkei::plugin_host::SandboxPolicy::default())?
+                .load(&wasm)
+                .with_context(|| format!("{} is not a usable converter", file.display()))?;
             let info = plugin.info();
             println!(
                 "ok: {} {} (sha256 {}) accepts {:?}, produces {:?}",
@@ -176,7 +212,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Plugin(PluginCommand::Run { plugin, input, options }) => {
+        Command::Plugin(PluginCommand::Run {
+            plugin,
+            input,
+            options,
+        }) => {
             let options = options
                 .iter()
                 .map(|o| match o.split_once('=') {
@@ -184,10 +224,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     None => bail!("--option {o:?} must be NAME=VALUE"),
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            let wasm = std::fs::read(&plugin).with_context(|| format!("reading {}", plugin.display()))?;
-            let plugin = PluginHost::new(renkei::plugin_host::SandboxPolicy::default())?.load(&wasm)?;
-            let mut file = std::fs::File::open(&input).with_context(|| format!("reading {}", input.display()))?;
-            let mut sink = JsonLinesSink { out: std::io::BufWriter::new(std::io::stdout().lock()), rejects: 0 };
+            let wasm =
+                std::fs::read(&plugin).with_context(|| format!("reading {}", plugin.display()))?;
+            let plugin =
+                PluginHost::new(renkei::plugin_host::SandboxPolicy::default())?.load(&wasm)?;
+            let mut file = std::fs::File::open(&input)
+                .with_context(|| format!("reading {}", input.display()))?;
+            let mut sink = JsonLinesSink {
+                out: std::io::BufWriter::new(std::io::stdout().lock()),
+                rejects: 0,
+            };
             let report = plugin.convert(&mut file, &options, &mut sink)?;
             sink.out.flush()?;
             if report.records == 0 {
@@ -209,16 +255,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Dataset(DatasetCommand::Load { database_url, name, plugin, inputs }) => {
+        Command::Dataset(DatasetCommand::Load {
+            database_url,
+            name,
+            plugin,
+            inputs,
+        }) => {
             let db = storage::open(&database_url).await?;
-            let wasm = std::fs::read(&plugin).with_context(|| format!("reading {}", plugin.display()))?;
-            let plugin = PluginHost::new(renkei::plugin_host::SandboxPolicy::default())?.load(&wasm)?;
+            let wasm =
+                std::fs::read(&plugin).with_context(|| format!("reading {}", plugin.display()))?;
+            let plugin =
+                PluginHost::new(renkei::plugin_host::SandboxPolicy::default())?.load(&wasm)?;
             let report = dataset::load(&db, &plugin, &name, &inputs).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
         Command::PublicKey { key_file } => {
-            println!("{}", renkei::keys::NodeKey::load_or_generate(&key_file)?.public_b64());
+            println!(
+                "{}",
+                renkei::keys::NodeKey::load_or_generate(&key_file)?.public_b64()
+            );
             Ok(())
         }
         Command::HashPassword => {
@@ -231,8 +287,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", renkei::password::hash(password));
             Ok(())
         }
-        Command::Bench(BenchCommand::Convert { plugin, input, rows }) => {
-            let report = tokio::task::spawn_blocking(move || renkei::bench::run_convert_bench(&plugin, &input, rows)).await??;
+        Command::Bench(BenchCommand::Convert {
+            plugin,
+            input,
+            rows,
+        }) => {
+            let report = tokio::task::spawn_blocking(move || {
+                renkei::bench::run_convert_bench(&plugin, &input, rows)
+            })
+            .await??;
             println!("{report}");
             Ok(())
         }
@@ -252,7 +315,8 @@ impl<W: Write> renkei::plugin_host::ConversionSink for JsonLinesSink<W> {
         rejects: Vec<renkei::plugin_host::Rejected>,
     ) -> Result<(), renkei::plugin_host::SinkError> {
         for r in records {
-            writeln!(self.out, "{}", r.document).map_err(|e| renkei::plugin_host::SinkError::new(e.to_string()))?;
+            writeln!(self.out, "{}", r.document)
+                .map_err(|e| renkei::plugin_host::SinkError::new(e.to_string()))?;
         }
         for r in rejects {
             self.rejects += 1;

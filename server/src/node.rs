@@ -108,7 +108,10 @@ pub enum NodeError {
     #[error(transparent)]
     Key(#[from] crate::keys::KeyError),
     #[error("listen address {addr}")]
-    Bind { addr: String, source: std::io::Error },
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error("HTTP client")]
     Http(#[from] reqwest::Error),
 }
@@ -121,7 +124,9 @@ impl NodeState {
         let verifier = match &config.provider {
             Some(p) => Some(Verifier::new(
                 &config.client_id,
-                p.clients.iter().map(|c| (c.client_id.as_str(), c.public_key.as_str())),
+                p.clients
+                    .iter()
+                    .map(|c| (c.client_id.as_str(), c.public_key.as_str())),
             )?),
             None => None,
         };
@@ -129,7 +134,15 @@ impl NodeState {
             .timeout(std::time::Duration::from_secs(30))
             .connect_timeout(std::time::Duration::from_secs(5))
             .build()?;
-        Ok(Arc::new(NodeState { config, key, db, log, verifier, http, basic_auth: Default::default() }))
+        Ok(Arc::new(NodeState {
+            config,
+            key,
+            db,
+            log,
+            verifier,
+            http,
+            basic_auth: Default::default(),
+        }))
     }
 }
 
@@ -147,7 +160,11 @@ pub fn router(state: Arc<NodeState>) -> axum::Router {
     }
     let app = app
         .fallback(|| async {
-            crate::api_error::ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "Not Found")
+            crate::api_error::ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "not_found",
+                "Not Found",
+            )
         })
         .with_state(state);
     crate::api_error::api_layers(app)
@@ -157,7 +174,10 @@ pub fn router(state: Arc<NodeState>) -> axum::Router {
 pub async fn serve(state: Arc<NodeState>) -> Result<std::net::SocketAddr, NodeError> {
     let listener = tokio::net::TcpListener::bind(&state.config.listen)
         .await
-        .map_err(|source| NodeError::Bind { addr: state.config.listen.clone(), source })?;
+        .map_err(|source| NodeError::Bind {
+            addr: state.config.listen.clone(),
+            source,
+        })?;
     serve_listener(state, listener)
 }
 
@@ -166,7 +186,10 @@ pub fn serve_listener(
     state: Arc<NodeState>,
     listener: tokio::net::TcpListener,
 ) -> Result<std::net::SocketAddr, NodeError> {
-    let addr = listener.local_addr().map_err(|source| NodeError::Bind { addr: state.config.listen.clone(), source })?;
+    let addr = listener.local_addr().map_err(|source| NodeError::Bind {
+        addr: state.config.listen.clone(),
+        source,
+    })?;
     if state.config.portal_url.is_some() {
         shipper::spawn(state.clone());
     }
@@ -188,8 +211,12 @@ mod tests {
         for file in ["provider-node.toml", "requester-node.toml"] {
             let path = format!("{}/../docs/examples/{file}", env!("CARGO_MANIFEST_DIR"));
             let text = std::fs::read_to_string(&path).unwrap();
-            let config: NodeConfig = toml::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
-            assert!(config.provider.is_some() || config.requester.is_some(), "{file}");
+            let config: NodeConfig =
+                toml::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+            assert!(
+                config.provider.is_some() || config.requester.is_some(),
+                "{file}"
+            );
         }
     }
 

@@ -16,7 +16,11 @@ pub fn hash(password: &str) -> String {
 /// False for a wrong password and for a malformed stored hash alike.
 pub fn verify(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc)
-        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -43,7 +47,9 @@ impl VerifiedCache {
             }
         }
         let (password, phc) = (password.to_owned(), phc.to_owned());
-        let ok = tokio::task::spawn_blocking(move || verify(&password, &phc)).await.unwrap_or(false);
+        let ok = tokio::task::spawn_blocking(move || verify(&password, &phc))
+            .await
+            .unwrap_or(false);
         if ok {
             let mut accepted = self.accepted.lock().unwrap_or_else(|p| p.into_inner());
             accepted.insert(user.to_owned(), (digest, std::time::Instant::now()));

@@ -3,7 +3,12 @@
 pub mod data;
 pub mod ingest;
 
-use crate::{keys::NodeKey, node::shipper::PORTAL_AUDIENCE, storage::entity::{portal_api, portal_node}, token::Verifier};
+use crate::{
+    keys::NodeKey,
+    node::shipper::PORTAL_AUDIENCE,
+    storage::entity::{portal_api, portal_node},
+    token::Verifier,
+};
 use sea_orm::{ActiveValue::Set, DatabaseConnection, DbErr, EntityTrait, sea_query::OnConflict};
 use std::{path::PathBuf, sync::Arc};
 use tokio::sync::RwLock;
@@ -35,7 +40,10 @@ pub enum PortalError {
     #[error(transparent)]
     Key(#[from] crate::keys::KeyError),
     #[error("listen address {addr}")]
-    Bind { addr: String, source: std::io::Error },
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
 }
 
 impl PortalState {
@@ -43,7 +51,12 @@ impl PortalState {
         let key = NodeKey::load_or_generate(&config.key_file)?;
         let db = crate::storage::open(&config.database_url).await?;
         let verifier = build_verifier(&db).await?;
-        Ok(Arc::new(PortalState { config, db, key, node_verifier: RwLock::new(verifier) }))
+        Ok(Arc::new(PortalState {
+            config,
+            db,
+            key,
+            node_verifier: RwLock::new(verifier),
+        }))
     }
 
     /// Registers (or updates) a node and its public key.
@@ -57,7 +70,11 @@ impl PortalState {
         portal_node::Entity::insert(active)
             .on_conflict(
                 OnConflict::column(portal_node::Column::ClientId)
-                    .update_columns([portal_node::Column::Organisation, portal_node::Column::Endpoint, portal_node::Column::PublicKey])
+                    .update_columns([
+                        portal_node::Column::Organisation,
+                        portal_node::Column::Endpoint,
+                        portal_node::Column::PublicKey,
+                    ])
                     .to_owned(),
             )
             .exec(&self.db)
@@ -108,29 +125,52 @@ impl PortalState {
 
 async fn build_verifier(db: &DatabaseConnection) -> Result<Verifier, PortalError> {
     let nodes = portal_node::Entity::find().all(db).await?;
-    Ok(Verifier::new(PORTAL_AUDIENCE, nodes.iter().map(|n| (n.client_id.as_str(), n.public_key.as_str())))?)
+    Ok(Verifier::new(
+        PORTAL_AUDIENCE,
+        nodes
+            .iter()
+            .map(|n| (n.client_id.as_str(), n.public_key.as_str())),
+    )?)
 }
 
 pub fn router(state: Arc<PortalState>) -> axum::Router {
     use axum::routing::{get, post};
-    let data: Arc<dyn renkei_app::model::PortalData> = Arc::new(data::DbPortalData { db: state.db.clone() });
+    let data: Arc<dyn renkei_app::model::PortalData> = Arc::new(data::DbPortalData {
+        db: state.db.clone(),
+    });
     let api = axum::Router::new()
-        .route(crate::node::shipper::INGEST_PATH, post(ingest::receive_exchange_records))
+        .route(
+            crate::node::shipper::INGEST_PATH,
+            post(ingest::receive_exchange_records),
+        )
         .route("/api/v1/apis", get(data::list_apis_json))
         .route("/healthcheck", get(|| async { "" }))
         .route(
             "/api/{*rest}",
             axum::routing::any(|| async {
-                crate::api_error::ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "Not Found")
+                crate::api_error::ApiError::new(
+                    axum::http::StatusCode::NOT_FOUND,
+                    "not_found",
+                    "Not Found",
+                )
             }),
         )
         .with_state(state.clone());
     let api = crate::api_error::api_layers(api);
-    api.merge(crate::portal_ui::ui_router(data, state.config.site_root.clone()))
+    api.merge(crate::portal_ui::ui_router(
+        data,
+        state.config.site_root.clone(),
+    ))
 }
 
-pub async fn serve_listener(state: Arc<PortalState>, listener: tokio::net::TcpListener) -> Result<std::net::SocketAddr, PortalError> {
-    let addr = listener.local_addr().map_err(|source| PortalError::Bind { addr: state.config.listen.clone(), source })?;
+pub async fn serve_listener(
+    state: Arc<PortalState>,
+    listener: tokio::net::TcpListener,
+) -> Result<std::net::SocketAddr, PortalError> {
+    let addr = listener.local_addr().map_err(|source| PortalError::Bind {
+        addr: state.config.listen.clone(),
+        source,
+    })?;
     let app = router(state);
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {

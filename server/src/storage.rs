@@ -37,16 +37,24 @@ pub async fn open(url: &str) -> Result<DatabaseConnection, StorageError> {
         .sqlx_logging(false);
     let db = Database::connect(options)
         .await
-        .map_err(|source| StorageError::Connect { url: redact(url), source })?;
+        .map_err(|source| StorageError::Connect {
+            url: redact(url),
+            source,
+        })?;
     if url.starts_with("sqlite:") {
         // WAL lets the node answer reads while a dataset load writes.
         use sea_orm::ConnectionTrait;
-        db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;")
-            .await?;
+        db.execute_unprepared(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
+        )
+        .await?;
     }
     migration::Migrator::up(&db, None)
         .await
-        .map_err(|source| StorageError::Migrate { url: redact(url), source })?;
+        .map_err(|source| StorageError::Migrate {
+            url: redact(url),
+            source,
+        })?;
     Ok(db)
 }
 
@@ -56,7 +64,12 @@ fn redact(url: &str) -> String {
         (Some(scheme), Some(at)) if at > scheme => {
             let creds = &url[scheme + 3..at];
             match creds.find(':') {
-                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &creds[..colon], &url[at..]),
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &creds[..colon],
+                    &url[at..]
+                ),
                 None => url.to_owned(),
             }
         }
@@ -70,13 +83,18 @@ mod tests {
 
     #[test]
     fn redacts_passwords_only() {
-        assert_eq!(redact("postgres://renkei:s3cret@db/renkei"), "postgres://renkei:***@db/renkei");
+        assert_eq!(
+            redact("postgres://renkei:s3cret@db/renkei"),
+            "postgres://renkei:***@db/renkei"
+        );
         assert_eq!(redact("sqlite://x.db?mode=rwc"), "sqlite://x.db?mode=rwc");
     }
 
     #[tokio::test]
     async fn migrations_run_twice_on_sqlite() {
         let db = open("sqlite::memory:").await.expect("first open");
-        migration::Migrator::up(&db, None).await.expect("idempotent");
+        migration::Migrator::up(&db, None)
+            .await
+            .expect("idempotent");
     }
 }

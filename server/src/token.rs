@@ -55,9 +55,15 @@ pub struct TokenRequest<'a> {
 
 /// The token of an `Authorization: Bearer …` header; the scheme name is case-insensitive (RFC 7235).
 pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
-    let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 pub fn body_hash(body: &[u8]) -> String {
@@ -95,7 +101,8 @@ pub fn sign(key: &NodeKey, issuer: &str, request: &TokenRequest<'_>, lifetime_se
 pub fn sign_claims(key: &NodeKey, claims: &RequestClaims) -> String {
     let mut header = Header::new(Algorithm::EdDSA);
     header.typ = Some("renkei-request+jwt".to_owned());
-    jsonwebtoken::encode(&header, claims, &key.encoding_key()).expect("EdDSA signing with a valid key cannot fail")
+    jsonwebtoken::encode(&header, claims, &key.encoding_key())
+        .expect("EdDSA signing with a valid key cannot fail")
 }
 
 /// Why a token was refused. Each has its own error code; all are 401 except a token meant for
@@ -162,7 +169,10 @@ impl ReplayGuard {
     /// Records `jti`; false if it was already seen and has not expired.
     fn first_use(&self, jti: &str, exp: i64) -> bool {
         let now = unix_now();
-        let mut seen = self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut seen = self
+            .seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if seen.len() > 4096 {
             seen.retain(|_, e| *e + LEEWAY_SECS >= now);
         }
@@ -193,19 +203,37 @@ impl Verifier {
             .into_iter()
             .map(|(id, key)| Ok((id.to_owned(), decoding_key(key)?)))
             .collect::<Result<_, crate::keys::KeyError>>()?;
-        Ok(Verifier { own_id: own_id.to_owned(), peers, replay: ReplayGuard::default() })
+        Ok(Verifier {
+            own_id: own_id.to_owned(),
+            peers,
+            replay: ReplayGuard::default(),
+        })
     }
 
     /// Checks everything about the token and the request it came with, in an order that reports the
     /// most specific reason: form, algorithm, issuer, signature, time, audience, binding, replay.
-    pub fn verify(&self, token: Option<&str>, method: &str, path: &str, body: &[u8]) -> Result<RequestClaims, TokenError> {
+    pub fn verify(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        path: &str,
+        body: &[u8],
+    ) -> Result<RequestClaims, TokenError> {
         let token = token.ok_or(TokenError::Missing)?;
         let (header, payload) = peek(token)?;
-        let alg = header.get("alg").and_then(|a| a.as_str()).unwrap_or("").to_owned();
+        let alg = header
+            .get("alg")
+            .and_then(|a| a.as_str())
+            .unwrap_or("")
+            .to_owned();
         if alg != "EdDSA" {
             return Err(TokenError::UnsupportedAlgorithm(alg));
         }
-        let iss = payload.get("iss").and_then(|i| i.as_str()).unwrap_or("").to_owned();
+        let iss = payload
+            .get("iss")
+            .and_then(|i| i.as_str())
+            .unwrap_or("")
+            .to_owned();
         let key = self.peers.get(&iss).ok_or(TokenError::UnknownIssuer(iss))?;
 
         let mut validation = Validation::new(Algorithm::EdDSA);
@@ -229,7 +257,10 @@ impl Verifier {
             return Err(TokenError::NotYetValid);
         }
         if claims.aud != self.own_id {
-            return Err(TokenError::WrongAudience { expected: self.own_id.clone(), got: claims.aud });
+            return Err(TokenError::WrongAudience {
+                expected: self.own_id.clone(),
+                got: claims.aud,
+            });
         }
         if claims.method != method {
             return Err(TokenError::RequestMismatch("method"));
@@ -250,14 +281,19 @@ impl Verifier {
 /// Decodes header and payload without verifying, to choose the key and name the algorithm.
 fn peek(token: &str) -> Result<(serde_json::Value, serde_json::Value), TokenError> {
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(_s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-        return Err(TokenError::Malformed("expected three dot-separated parts".into()));
+    let (Some(h), Some(p), Some(_s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(TokenError::Malformed(
+            "expected three dot-separated parts".into(),
+        ));
     };
     let decode = |part: &str, what: &str| -> Result<serde_json::Value, TokenError> {
         let bytes = URL_SAFE_NO_PAD
             .decode(part)
             .map_err(|_| TokenError::Malformed(format!("{what} is not base64url")))?;
-        serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed(format!("{what} is not JSON")))
+        serde_json::from_slice(&bytes)
+            .map_err(|_| TokenError::Malformed(format!("{what} is not JSON")))
     };
     Ok((decode(h, "header")?, decode(p, "payload")?))
 }
@@ -290,7 +326,9 @@ mod tests {
         let (key, verifier) = setup();
         let scopes = vec!["basic".to_owned()];
         let token = sign(&key, "requester", &request(&scopes), 30);
-        let claims = verifier.verify(Some(&token), "GET", "/v1/corporations/1180301018771", b"").unwrap();
+        let claims = verifier
+            .verify(Some(&token), "GET", "/v1/corporations/1180301018771", b"")
+            .unwrap();
         assert_eq!(claims.rid, "r1");
         assert_eq!(claims.scopes, scopes);
         let again = verifier.verify(Some(&token), "GET", "/v1/corporations/1180301018771", b"");
@@ -302,12 +340,21 @@ mod tests {
         let (key, verifier) = setup();
         let scopes = vec!["basic".to_owned()];
         let path = "/v1/corporations/1180301018771";
-        assert_eq!(verifier.verify(None, "GET", path, b""), Err(TokenError::Missing));
-        assert!(matches!(verifier.verify(Some("abc"), "GET", path, b""), Err(TokenError::Malformed(_))));
+        assert_eq!(
+            verifier.verify(None, "GET", path, b""),
+            Err(TokenError::Missing)
+        );
+        assert!(matches!(
+            verifier.verify(Some("abc"), "GET", path, b""),
+            Err(TokenError::Malformed(_))
+        ));
 
         let forger = NodeKey::generate();
         let forged = sign(&forger, "requester", &request(&scopes), 30);
-        assert_eq!(verifier.verify(Some(&forged), "GET", path, b""), Err(TokenError::BadSignature));
+        assert_eq!(
+            verifier.verify(Some(&forged), "GET", path, b""),
+            Err(TokenError::BadSignature)
+        );
 
         let stranger = sign(&forger, "stranger", &request(&scopes), 30);
         assert_eq!(
@@ -316,13 +363,20 @@ mod tests {
         );
 
         let good = sign(&key, "requester", &request(&scopes), 30);
-        let mut claims: RequestClaims =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(good.split('.').nth(1).unwrap()).unwrap()).unwrap();
+        let mut claims: RequestClaims = serde_json::from_slice(
+            &URL_SAFE_NO_PAD
+                .decode(good.split('.').nth(1).unwrap())
+                .unwrap(),
+        )
+        .unwrap();
         claims.iat -= 120;
         claims.nbf -= 120;
         claims.exp = claims.iat + 30;
         claims.jti = "expired".into();
-        assert_eq!(verifier.verify(Some(&sign_claims(&key, &claims)), "GET", path, b""), Err(TokenError::Expired));
+        assert_eq!(
+            verifier.verify(Some(&sign_claims(&key, &claims)), "GET", path, b""),
+            Err(TokenError::Expired)
+        );
 
         let mut long = claims.clone();
         long.iat = unix_now();
@@ -334,12 +388,27 @@ mod tests {
             Err(TokenError::LifetimeTooLong(3600))
         );
 
-        let misdirected = sign(&key, "requester", &TokenRequest { audience: "other", ..request(&scopes) }, 30);
+        let misdirected = sign(
+            &key,
+            "requester",
+            &TokenRequest {
+                audience: "other",
+                ..request(&scopes)
+            },
+            30,
+        );
         assert!(matches!(
             verifier.verify(Some(&misdirected), "GET", path, b""),
             Err(TokenError::WrongAudience { .. })
         ));
-        assert_eq!(TokenError::WrongAudience { expected: "a".into(), got: "b".into() }.status(), 403);
+        assert_eq!(
+            TokenError::WrongAudience {
+                expected: "a".into(),
+                got: "b".into()
+            }
+            .status(),
+            403
+        );
 
         let token = sign(&key, "requester", &request(&scopes), 30);
         assert_eq!(
@@ -349,7 +418,11 @@ mod tests {
 
         // alg=none: header {"alg":"none"} with the real payload and no signature.
         let payload = good.split('.').nth(1).unwrap();
-        let none = format!("{}.{}.", URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#), payload);
+        let none = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#),
+            payload
+        );
         assert_eq!(
             verifier.verify(Some(&none), "GET", path, b""),
             Err(TokenError::UnsupportedAlgorithm("none".into()))

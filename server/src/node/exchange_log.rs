@@ -2,8 +2,8 @@
 
 use crate::{jst, storage::entity::exchange_record};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, sea_query::Expr,
 };
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
@@ -42,13 +42,22 @@ impl ExchangeLog {
             .order_by_desc(exchange_record::Column::Seq)
             .one(&db)
             .await?;
-        let head = last.map(|r| (r.seq, r.hash)).unwrap_or((0, GENESIS.to_owned()));
-        Ok(ExchangeLog { db, head: Mutex::new(head) })
+        let head = last
+            .map(|r| (r.seq, r.hash))
+            .unwrap_or((0, GENESIS.to_owned()));
+        Ok(ExchangeLog {
+            db,
+            head: Mutex::new(head),
+        })
     }
 
     pub async fn append(&self, e: NewExchange) -> Result<exchange_record::Model, DbErr> {
         let mut head = self.head.lock().await;
-        let outcome = if (200..300).contains(&e.status) { "ok" } else { "error" };
+        let outcome = if (200..300).contains(&e.status) {
+            "ok"
+        } else {
+            "error"
+        };
         let mut record = exchange_record::Model {
             seq: head.0 + 1,
             request_id: e.request_id,
@@ -94,7 +103,9 @@ impl ExchangeLog {
             hash: Set(record.hash.clone()),
             shipped: Set(false),
         };
-        exchange_record::Entity::insert(active).exec(&self.db).await?;
+        exchange_record::Entity::insert(active)
+            .exec(&self.db)
+            .await?;
         *head = (record.seq, record.hash.clone());
         Ok(record)
     }
@@ -159,7 +170,9 @@ pub fn record_hash(r: &exchange_record::Model) -> String {
 pub enum ChainError {
     #[error("record {seq}: its hash does not match its content")]
     Altered { seq: i64 },
-    #[error("record {seq}: it does not follow the record before it (removed or re-ordered records)")]
+    #[error(
+        "record {seq}: it does not follow the record before it (removed or re-ordered records)"
+    )]
     Unlinked { seq: i64 },
 }
 
@@ -215,13 +228,22 @@ mod tests {
 
         let mut altered = stored.clone();
         altered[1].status = 500;
-        assert_eq!(verify_chain(GENESIS, &altered), Err(ChainError::Altered { seq: 2 }));
+        assert_eq!(
+            verify_chain(GENESIS, &altered),
+            Err(ChainError::Altered { seq: 2 })
+        );
 
         let removed = vec![stored[0].clone(), stored[2].clone()];
-        assert_eq!(verify_chain(GENESIS, &removed), Err(ChainError::Unlinked { seq: 3 }));
+        assert_eq!(
+            verify_chain(GENESIS, &removed),
+            Err(ChainError::Unlinked { seq: 3 })
+        );
 
         let reordered = vec![stored[1].clone(), stored[0].clone()];
-        assert_eq!(verify_chain(GENESIS, &reordered), Err(ChainError::Unlinked { seq: 2 }));
+        assert_eq!(
+            verify_chain(GENESIS, &reordered),
+            Err(ChainError::Unlinked { seq: 2 })
+        );
     }
 
     #[tokio::test]

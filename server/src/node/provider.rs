@@ -18,7 +18,10 @@ pub async fn get_corporation(
     headers: HeaderMap,
 ) -> Response {
     let started = Instant::now();
-    let path = uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| uri.path().to_owned());
+    let path = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| uri.path().to_owned());
     let Some(provider) = state.config.provider.as_ref() else {
         return ApiError::new(StatusCode::NOT_FOUND, "not_found", "Not Found").into_response();
     };
@@ -40,7 +43,11 @@ pub async fn get_corporation(
         Ok(body) => (StatusCode::OK, body),
         Err(e) => {
             if e.status == StatusCode::UNAUTHORIZED || e.status == StatusCode::FORBIDDEN {
-                let requester = if entry.requester.is_empty() { "(unauthenticated)" } else { entry.requester.as_str() };
+                let requester = if entry.requester.is_empty() {
+                    "(unauthenticated)"
+                } else {
+                    entry.requester.as_str()
+                };
                 tracing::warn!(code = %e.code, path = %crate::api_error::clip(&path), requester, "request refused");
             }
             entry.error_code = Some(e.code.clone());
@@ -66,11 +73,22 @@ async fn answer(
     path: &str,
     entry: &mut NewExchange,
 ) -> Result<serde_json::Value, ApiError> {
-    let provider = state.config.provider.as_ref().ok_or_else(|| ApiError::internal("not a provider"))?;
-    let verifier = state.verifier.as_ref().ok_or_else(|| ApiError::internal("no verifier"))?;
-    let claims = verifier
-        .verify(bearer, "GET", path, b"")
-        .map_err(|e| ApiError::new(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNAUTHORIZED), e.code(), e.to_string()))?;
+    let provider = state
+        .config
+        .provider
+        .as_ref()
+        .ok_or_else(|| ApiError::internal("not a provider"))?;
+    let verifier = state
+        .verifier
+        .as_ref()
+        .ok_or_else(|| ApiError::internal("no verifier"))?;
+    let claims = verifier.verify(bearer, "GET", path, b"").map_err(|e| {
+        ApiError::new(
+            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNAUTHORIZED),
+            e.code(),
+            e.to_string(),
+        )
+    })?;
     entry.request_id = claims.rid.clone();
     entry.requester = claims.iss.clone();
     entry.scopes = claims.scopes.clone();
@@ -80,20 +98,41 @@ async fn answer(
         .clients
         .iter()
         .find(|c| c.client_id == claims.iss)
-        .ok_or_else(|| ApiError::new(StatusCode::FORBIDDEN, "not_authorized", format!("{} has no approved application for {}", claims.iss, provider.api.name)))?;
-    let scopes: Vec<String> = if claims.scopes.is_empty() { client.scopes.clone() } else { claims.scopes.clone() };
-    if let Some(missing) = scopes.iter().find(|s| !client.scopes.contains(s) || !provider.api.scopes.contains(s)) {
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "not_authorized",
+                format!(
+                    "{} has no approved application for {}",
+                    claims.iss, provider.api.name
+                ),
+            )
+        })?;
+    let scopes: Vec<String> = if claims.scopes.is_empty() {
+        client.scopes.clone()
+    } else {
+        claims.scopes.clone()
+    };
+    if let Some(missing) = scopes
+        .iter()
+        .find(|s| !client.scopes.contains(s) || !provider.api.scopes.contains(s))
+    {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "scope_not_granted",
-            format!("scope {missing:?} is not granted to {} for {}", claims.iss, provider.api.name),
+            format!(
+                "scope {missing:?} is not granted to {} for {}",
+                claims.iss, provider.api.name
+            ),
         ));
     }
 
-    let number = CorporateNumber::parse(number)
-        .map_err(|e| {
-            ApiError::bad_request("invalid_corporate_number", format!("corporate number {:?}: {e}", crate::api_error::clip(number)))
-        })?;
+    let number = CorporateNumber::parse(number).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_corporate_number",
+            format!("corporate number {:?}: {e}", crate::api_error::clip(number)),
+        )
+    })?;
     entry.corporate_number = Some(number.as_str().to_owned());
     let found = dataset::find(&state.db, &provider.api.dataset, number.as_str())
         .await
@@ -102,7 +141,10 @@ async fn answer(
             ApiError::new(
                 StatusCode::NOT_FOUND,
                 "corporation_not_found",
-                format!("corporate number {number} is not in dataset {}", provider.api.dataset),
+                format!(
+                    "corporate number {number} is not in dataset {}",
+                    provider.api.dataset
+                ),
             )
         })?;
     let data = renkei_standard::filter_by_scopes(&found.document, &scopes);

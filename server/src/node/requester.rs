@@ -26,7 +26,11 @@ struct Outbound<'a> {
     scopes: Vec<String>,
 }
 
-pub async fn reception_jizen(State(state): State<Arc<NodeState>>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn reception_jizen(
+    State(state): State<Arc<NodeState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if let Err(e) = authenticate(&state, &headers).await {
         return e;
     }
@@ -54,35 +58,65 @@ fn get() -> String {
     "GET".to_owned()
 }
 
-pub async fn send_request(State(state): State<Arc<NodeState>>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn send_request(
+    State(state): State<Arc<NodeState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if let Err(e) = authenticate(&state, &headers).await {
         return e;
     }
     let request: JsonRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
-        Err(e) => return ApiError::bad_request("invalid_body", format!("request body: {e}")).into_response(),
+        Err(e) => {
+            return ApiError::bad_request("invalid_body", format!("request body: {e}"))
+                .into_response();
+        }
     };
     let Some(provider) = find_provider(&state, &request.provider) else {
-        return ApiError::bad_request("unknown_provider", format!("provider {:?} is not configured at this node", request.provider))
-            .into_response();
+        return ApiError::bad_request(
+            "unknown_provider",
+            format!(
+                "provider {:?} is not configured at this node",
+                request.provider
+            ),
+        )
+        .into_response();
     };
     if let Err(e) = check_call(&request.method, &request.path) {
         return e.into_response();
     }
-    forward(&state, Outbound { provider, method: request.method, path: request.path, scopes: request.scopes }).await
+    forward(
+        &state,
+        Outbound {
+            provider,
+            method: request.method,
+            path: request.path,
+            scopes: request.scopes,
+        },
+    )
+    .await
 }
 
 fn find_provider<'a>(state: &'a NodeState, client_id: &str) -> Option<&'a KnownProvider> {
-    state.config.requester.as_ref()?.providers.iter().find(|p| p.client_id == client_id)
+    state
+        .config
+        .requester
+        .as_ref()?
+        .providers
+        .iter()
+        .find(|p| p.client_id == client_id)
 }
 
 /// HTTP Basic against the configured local systems; the response for a failure is ready to return.
 async fn authenticate(state: &NodeState, headers: &HeaderMap) -> Result<String, Response> {
     let unauthorized = || {
-        let mut response = ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized").into_response();
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"renkei node\""));
+        let mut response =
+            ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized").into_response();
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"renkei node\""),
+        );
         response
     };
     let credentials = headers
@@ -93,12 +127,21 @@ async fn authenticate(state: &NodeState, headers: &HeaderMap) -> Result<String, 
         .and_then(|raw| String::from_utf8(raw).ok())
         .ok_or_else(unauthorized)?;
     let (user, password) = credentials.split_once(':').ok_or_else(unauthorized)?;
-    let systems = state.config.requester.as_ref().map(|r| r.systems.as_slice()).unwrap_or_default();
+    let systems = state
+        .config
+        .requester
+        .as_ref()
+        .map(|r| r.systems.as_slice())
+        .unwrap_or_default();
     let system = systems.iter().find(|s| s.user == user).ok_or_else(|| {
         tracing::warn!(user, "basic auth: unknown local system");
         unauthorized()
     })?;
-    if state.basic_auth.check(user, password, &system.password_hash).await {
+    if state
+        .basic_auth
+        .check(user, password, &system.password_hash)
+        .await
+    {
         Ok(user.to_owned())
     } else {
         tracing::warn!(user, "basic auth: wrong password");
@@ -111,40 +154,71 @@ fn parse_jizen<'a>(state: &'a NodeState, body: &[u8]) -> Result<Outbound<'a>, Ap
     if body.is_empty() {
         return Err(ApiError::bad_request("no_body", "No Request Body."));
     }
-    let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("invalid_form", "The request body is not UTF-8."))?;
+    let text = std::str::from_utf8(body)
+        .map_err(|_| ApiError::bad_request("invalid_form", "The request body is not UTF-8."))?;
     let mut fields: Vec<(String, String)> = Vec::new();
     let mut problems = Vec::new();
     for part in text.split('&').filter(|p| !p.is_empty()) {
         match part.matches('=').count() {
-            0 => problems.push(format!("This parameter[{}] does not contain equals.", clip(part))),
+            0 => problems.push(format!(
+                "This parameter[{}] does not contain equals.",
+                clip(part)
+            )),
             1 => {
-                let (name, value) = form_urlencoded::parse(part.as_bytes()).next().unwrap_or_default();
+                let (name, value) = form_urlencoded::parse(part.as_bytes())
+                    .next()
+                    .unwrap_or_default();
                 let (name, value) = (name.into_owned(), value.into_owned());
                 if name != "header" && fields.iter().any(|(n, _)| *n == name) {
-                    problems.push(format!("This parameter[{}] has multiple keys.", clip(&name)));
+                    problems.push(format!(
+                        "This parameter[{}] has multiple keys.",
+                        clip(&name)
+                    ));
                 } else {
                     fields.push((name, value));
                 }
             }
-            _ => problems.push(format!("This parameter[{}] contains multiple equals.", clip(part))),
+            _ => problems.push(format!(
+                "This parameter[{}] contains multiple equals.",
+                clip(part)
+            )),
         }
     }
     if !problems.is_empty() {
         problems.dedup();
         return Err(ApiError::bad_request("invalid_form", problems.join(",")));
     }
-    let field = |name: &str| fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
-    let call_api = field("call_api").ok_or_else(|| ApiError::bad_request("missing_parameter", "This parameter[call_api] is missing."))?;
-    let method = field("method").ok_or_else(|| ApiError::bad_request("missing_parameter", "This parameter[method] is missing."))?;
-    let scopes = field("scope").map(|s| s.split_whitespace().map(str::to_owned).collect()).unwrap_or_default();
-    let providers = state.config.requester.as_ref().map(|r| r.providers.as_slice()).unwrap_or_default();
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let call_api = field("call_api").ok_or_else(|| {
+        ApiError::bad_request("missing_parameter", "This parameter[call_api] is missing.")
+    })?;
+    let method = field("method").ok_or_else(|| {
+        ApiError::bad_request("missing_parameter", "This parameter[method] is missing.")
+    })?;
+    let scopes = field("scope")
+        .map(|s| s.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default();
+    let providers = state
+        .config
+        .requester
+        .as_ref()
+        .map(|r| r.providers.as_slice())
+        .unwrap_or_default();
 
     let (provider, path) = match field("client_id") {
         Some(client_id) => {
             if !call_api.starts_with('/') {
                 return Err(ApiError::bad_request(
                     "invalid_call_api",
-                    format!("This parameter[call_api] must start with slash when the parameter [client_id] is added.[{}]", clip(call_api)),
+                    format!(
+                        "This parameter[call_api] must start with slash when the parameter [client_id] is added.[{}]",
+                        clip(call_api)
+                    ),
                 ));
             }
             let provider = providers.iter().find(|p| p.client_id == client_id).ok_or_else(|| {
@@ -183,28 +257,49 @@ fn parse_jizen<'a>(state: &'a NodeState, body: &[u8]) -> Result<Outbound<'a>, Ap
         }
     };
     check_call(method, &path)?;
-    Ok(Outbound { provider, method: method.to_owned(), path, scopes })
+    Ok(Outbound {
+        provider,
+        method: method.to_owned(),
+        path,
+        scopes,
+    })
 }
 
 fn check_call(method: &str, path: &str) -> Result<(), ApiError> {
     if method != "GET" {
-        let hint = if method.eq_ignore_ascii_case("GET") { " (methods are case-sensitive: use GET)" } else { "" };
+        let hint = if method.eq_ignore_ascii_case("GET") {
+            " (methods are case-sensitive: use GET)"
+        } else {
+            ""
+        };
         return Err(ApiError::bad_request(
             "unsupported_method",
-            format!("This method[{}] is not supported: the provider APIs of this version are read-only (GET){hint}.", clip(method)),
+            format!(
+                "This method[{}] is not supported: the provider APIs of this version are read-only (GET){hint}.",
+                clip(method)
+            ),
         ));
     }
     if !path.starts_with('/') {
-        return Err(ApiError::bad_request("invalid_call_api", format!("The path {:?} must start with a slash.", clip(path))));
+        return Err(ApiError::bad_request(
+            "invalid_call_api",
+            format!("The path {:?} must start with a slash.", clip(path)),
+        ));
     }
     if path.len() > MAX_PATH_BYTES {
         return Err(ApiError::bad_request(
             "invalid_call_api",
-            format!("The path is {} bytes long; at most {MAX_PATH_BYTES} are accepted.", path.len()),
+            format!(
+                "The path is {} bytes long; at most {MAX_PATH_BYTES} are accepted.",
+                path.len()
+            ),
         ));
     }
     if path.contains('#') {
-        return Err(ApiError::bad_request("invalid_call_api", format!("The path {:?} must not contain a fragment (#).", clip(path))));
+        return Err(ApiError::bad_request(
+            "invalid_call_api",
+            format!("The path {:?} must not contain a fragment (#).", clip(path)),
+        ));
     }
     Ok(())
 }
@@ -214,9 +309,20 @@ const MAX_PATH_BYTES: usize = 2048;
 /// The provider URL for a call, and the path exactly as it will travel (percent-encoded), which is what
 /// the token signs and what the provider node compares.
 fn provider_url(call: &Outbound<'_>) -> Result<(reqwest::Url, String), ApiError> {
-    let joined = format!("{}{}", call.provider.endpoint.trim_end_matches('/'), call.path);
-    let url = reqwest::Url::parse(&joined)
-        .map_err(|e| ApiError::bad_request("invalid_call_api", format!("The path {:?} is not usable in a URL: {e}.", clip(&call.path))))?;
+    let joined = format!(
+        "{}{}",
+        call.provider.endpoint.trim_end_matches('/'),
+        call.path
+    );
+    let url = reqwest::Url::parse(&joined).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_call_api",
+            format!(
+                "The path {:?} is not usable in a URL: {e}.",
+                clip(&call.path)
+            ),
+        )
+    })?;
     let wire_path = match url.query() {
         Some(q) => format!("{}?{q}", url.path()),
         None => url.path().to_owned(),
@@ -253,7 +359,12 @@ async fn forward(state: &NodeState, call: Outbound<'_>) -> Response {
         method: call.method.clone(),
         path: wire_path.clone(),
         scopes: call.scopes.clone(),
-        corporate_number: call.path.rsplit('/').next().filter(|n| n.len() == 13).map(str::to_owned),
+        corporate_number: call
+            .path
+            .rsplit('/')
+            .next()
+            .filter(|n| n.len() == 13)
+            .map(str::to_owned),
         ..Default::default()
     };
     let result = state
@@ -266,7 +377,8 @@ async fn forward(state: &NodeState, call: Outbound<'_>) -> Response {
         .await;
     let (status, body, content_type) = match result {
         Ok(response) => {
-            let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+            let status =
+                StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
             let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
             match response.bytes().await {
                 Ok(bytes) => (status, bytes, content_type),
@@ -281,7 +393,11 @@ async fn forward(state: &NodeState, call: Outbound<'_>) -> Response {
     if !status.is_success() {
         entry.error_code = serde_json::from_slice::<serde_json::Value>(&body)
             .ok()
-            .and_then(|v| v.pointer("/error/code").and_then(|c| c.as_str()).map(str::to_owned));
+            .and_then(|v| {
+                v.pointer("/error/code")
+                    .and_then(|c| c.as_str())
+                    .map(str::to_owned)
+            });
     }
     if let Err(e) = state.log.append(entry).await {
         return ApiError::internal(format!("exchange log: {e}")).into_response();
@@ -303,8 +419,10 @@ fn bad_gateway(call: &Outbound<'_>, e: reqwest::Error) -> (StatusCode, Bytes, Op
     let error = ApiError::new(
         StatusCode::BAD_GATEWAY,
         "provider_unreachable",
-        format!("Bad Gateway: the provider node {} did not answer", call.provider.client_id),
+        format!(
+            "Bad Gateway: the provider node {} did not answer",
+            call.provider.client_id
+        ),
     );
     (error.status, Bytes::from(error.body().to_string()), None)
 }
-

@@ -25,7 +25,8 @@ pub fn spawn(state: Arc<NodeState>) {
                     if failures == 1 || failures.is_power_of_two() {
                         tracing::warn!(error = %e, failures, "exchange log not delivered to the portal; kept for retry");
                     }
-                    tokio::time::sleep(Duration::from_millis(300 * u64::from(failures.min(20)))).await;
+                    tokio::time::sleep(Duration::from_millis(300 * u64::from(failures.min(20))))
+                        .await;
                 }
             }
         }
@@ -37,12 +38,18 @@ pub async fn ship_once(state: &NodeState) -> Result<usize, String> {
     let Some(portal) = state.config.portal_url.as_deref() else {
         return Ok(0);
     };
-    let records = state.log.unshipped(BATCH).await.map_err(|e| e.to_string())?;
+    let records = state
+        .log
+        .unshipped(BATCH)
+        .await
+        .map_err(|e| e.to_string())?;
     let Some(last) = records.last().map(|r| r.seq) else {
         return Ok(0);
     };
-    let body = serde_json::to_vec(&serde_json::json!({ "node": state.config.client_id, "records": records }))
-        .map_err(|e| e.to_string())?;
+    let body = serde_json::to_vec(
+        &serde_json::json!({ "node": state.config.client_id, "records": records }),
+    )
+    .map_err(|e| e.to_string())?;
     let token = token::sign(
         &state.key,
         &state.config.client_id,
@@ -71,6 +78,10 @@ pub async fn ship_once(state: &NodeState) -> Result<usize, String> {
         let text = response.text().await.unwrap_or_default();
         return Err(format!("portal answered {status}: {text}"));
     }
-    state.log.mark_shipped(last).await.map_err(|e| e.to_string())?;
+    state
+        .log
+        .mark_shipped(last)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(records.len())
 }

@@ -49,7 +49,10 @@ fn view(r: portal_exchange::Model) -> ExchangeView {
 
 impl DbPortalData {
     pub async fn apis(&self) -> Result<Vec<ApiSummary>, sea_orm::DbErr> {
-        let apis = portal_api::Entity::find().order_by_asc(portal_api::Column::Name).all(&self.db).await?;
+        let apis = portal_api::Entity::find()
+            .order_by_asc(portal_api::Column::Name)
+            .all(&self.db)
+            .await?;
         Ok(apis.iter().map(summary).collect())
     }
 }
@@ -70,7 +73,11 @@ impl PortalData for DbPortalData {
                 let openapi_json = serde_json::from_str::<serde_json::Value>(&api.openapi)
                     .and_then(|v| serde_json::to_string_pretty(&v))
                     .unwrap_or_else(|_| api.openapi.clone());
-                ApiDetail { api: summary(&api), description: api.description.clone(), openapi_json }
+                ApiDetail {
+                    api: summary(&api),
+                    description: api.description.clone(),
+                    openapi_json,
+                }
             }))
         })
     }
@@ -90,7 +97,11 @@ impl PortalData for DbPortalData {
 }
 
 /// `GET /api/v1/apis`: the catalogue as JSON.
-pub async fn list_apis_json(State(state): State<Arc<PortalState>>) -> Result<Json<Vec<ApiSummary>>, ApiError> {
-    let data = DbPortalData { db: state.db.clone() };
+pub async fn list_apis_json(
+    State(state): State<Arc<PortalState>>,
+) -> Result<Json<Vec<ApiSummary>>, ApiError> {
+    let data = DbPortalData {
+        db: state.db.clone(),
+    };
     data.apis().await.map(Json).map_err(ApiError::internal)
 }

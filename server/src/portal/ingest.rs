@@ -12,7 +12,9 @@ use axum::{
     extract::State,
     http::{HeaderMap, StatusCode},
 };
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::OnConflict,
+};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -36,14 +38,22 @@ pub async fn receive_exchange_records(
         .verify(bearer, "POST", crate::node::shipper::INGEST_PATH, &body)
         .map_err(|e| {
             tracing::warn!(code = e.code(), "log batch refused");
-            ApiError::new(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNAUTHORIZED), e.code(), e.to_string())
+            ApiError::new(
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNAUTHORIZED),
+                e.code(),
+                e.to_string(),
+            )
         })?;
-    let batch: Batch = serde_json::from_slice(&body).map_err(|e| ApiError::bad_request("invalid_body", format!("log batch: {e}")))?;
+    let batch: Batch = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request("invalid_body", format!("log batch: {e}")))?;
     if batch.node != claims.iss {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "node_mismatch",
-            format!("node {} may not send records of node {}", claims.iss, batch.node),
+            format!(
+                "node {} may not send records of node {}",
+                claims.iss, batch.node
+            ),
         ));
     }
     let Some(first) = batch.records.first() else {
@@ -63,8 +73,13 @@ pub async fn receive_exchange_records(
         None if first.seq == 1 => GENESIS.to_owned(),
         _ => first.prev_hash.clone(),
     };
-    verify_chain(&prev_hash, &batch.records)
-        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "chain_broken", e.to_string()))?;
+    verify_chain(&prev_hash, &batch.records).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "chain_broken",
+            e.to_string(),
+        )
+    })?;
 
     let rows = batch.records.iter().map(|r| portal_exchange::ActiveModel {
         node: Set(batch.node.clone()),
@@ -90,7 +105,11 @@ pub async fn receive_exchange_records(
         ..Default::default()
     });
     portal_exchange::Entity::insert_many(rows)
-        .on_conflict(OnConflict::columns([portal_exchange::Column::Node, portal_exchange::Column::Seq]).do_nothing().to_owned())
+        .on_conflict(
+            OnConflict::columns([portal_exchange::Column::Node, portal_exchange::Column::Seq])
+                .do_nothing()
+                .to_owned(),
+        )
         .try_insert()
         .exec(&state.db)
         .await
