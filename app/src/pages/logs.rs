@@ -182,17 +182,30 @@ fn LogRow(record: ExchangeView) -> impl IntoView {
             </td>
             <td>{role}</td>
             <td>
-                <code class="request-id">{record.request_id}</code>
+                <code class="request-id" title=record.request_id.clone()>
+                    {short_id(&record.request_id)}
+                </code>
             </td>
             <td>{format!("{} → {}", record.requester, record.provider)}</td>
             <td>
-                <code>{format!("{} {}", record.method, record.path)}</code>
+                <code class="path">{format!("{} {}", record.method, record.path)}</code>
             </td>
             <td class="num">{record.status}</td>
             <td class="num nowrap">{display_latency(record.latency_ms)}</td>
             <td class=if ok { "outcome-ok" } else { "outcome-error" }>{outcome}</td>
         </tr>
     }
+}
+
+/// The table shows the tail of a request id (UUIDv7 heads are timestamps, alike within a second); the
+/// whole id is in the cell's title and the row's `data-request-id`.
+fn short_id(id: &str) -> String {
+    let chars: Vec<char> = id.chars().collect();
+    if chars.len() <= 12 {
+        return id.to_string();
+    }
+    let tail: String = chars[chars.len() - 12..].iter().collect();
+    format!("…{tail}")
 }
 
 /// `2025-06-01T10:20:30.123+09:00` → `2025-06-01 10:20:30` (the log is already in JST).
@@ -212,6 +225,15 @@ fn display_latency(ms: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_ids_are_shortened_to_their_tail() {
+        assert_eq!(
+            short_id("01a23d75-1c4a-74dd-9b29-c242656e172a"),
+            "…c242656e172a"
+        );
+        assert_eq!(short_id("r1"), "r1");
+    }
 
     #[test]
     fn display_time_drops_fraction_and_offset() {
