@@ -308,7 +308,7 @@ fn exchange_log_lists_records_newest_first() {
             "2 件 / 2 records",
             "2025-06-01 10:20:31",
             "demo-requester → demo-provider",
-            "<code>GET /v1/corporations/1010001072706</code>",
+            "<code class=\"path\">GET /v1/corporations/1010001072706</code>",
             "12.3 ms",
             "エラー / not_found",
             "成功 / ok",
