@@ -16,8 +16,8 @@ scripts/build-ui.sh
 
 phase "cargo test (workspace default members)"
 cargo test --locked
-phase "cargo test (nta-corporate-number plugin, native)"
-cargo test --locked -p nta-corporate-number
+phase "cargo test (converter plugins, native)"
+cargo test --locked -p nta-corporate-number -p converter-template
 
 phase "browser journey (end2end/)"
 scripts/e2e.sh

@@ -85,6 +85,16 @@ enum PluginCommand {
         #[arg(long = "option", value_name = "NAME=VALUE")]
         options: Vec<String>,
     },
+    /// Run golden tests (a `plugin-tests.toml` manifest) in the sandbox; exit non-zero when a case fails.
+    Test {
+        #[arg(long)]
+        plugin: PathBuf,
+        /// The suite's manifest; the files it names are relative to it.
+        manifest: PathBuf,
+        /// Print the outcome as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -253,6 +263,44 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 report.plugin_digest,
                 report.elapsed
             );
+            Ok(())
+        }
+        Command::Plugin(PluginCommand::Test {
+            plugin,
+            manifest,
+            json,
+        }) => {
+            use renkei::plugin_host::golden;
+            let cases = golden::load_suite(&manifest)?;
+            let wasm =
+                std::fs::read(&plugin).with_context(|| format!("reading {}", plugin.display()))?;
+            let plugin = PluginHost::new(renkei::plugin_host::SandboxPolicy::default())?
+                .load(&wasm)
+                .with_context(|| format!("{} is not a usable converter", plugin.display()))?;
+            let outcomes: Vec<_> = cases.iter().map(|c| golden::run_case(&plugin, c)).collect();
+            let failed = outcomes.iter().filter(|o| !o.passed()).count();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&outcomes)?);
+            } else {
+                for outcome in &outcomes {
+                    let verdict = if outcome.passed() { "ok  " } else { "FAIL" };
+                    println!(
+                        "{verdict} {} ({} records, {} rejected rows)",
+                        outcome.name, outcome.records, outcome.rejects
+                    );
+                    for failure in &outcome.failures {
+                        println!("     {failure}");
+                    }
+                }
+                println!(
+                    "golden: {} cases passed, {failed} failed (plugin sha256 {})",
+                    outcomes.len() - failed,
+                    plugin.digest()
+                );
+            }
+            if failed > 0 {
+                bail!("{failed} of {} golden cases failed", outcomes.len());
+            }
             Ok(())
         }
         Command::Dataset(DatasetCommand::Load {

@@ -6,6 +6,7 @@
 //! input in chunks, checks every record the guest returns and hands the batches to a [`ConversionSink`].
 //! The API is synchronous; async callers run conversions in `tokio::task::spawn_blocking`.
 
+pub mod golden;
 mod pipeline;
 mod policy;
 mod records;
