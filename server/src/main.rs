@@ -47,12 +47,18 @@ enum Command {
         key_file: PathBuf,
         #[arg(long, default_value = "target/site")]
         site_root: PathBuf,
+        /// Validity of the node configuration bundles the portal signs, in seconds.
+        #[arg(long, default_value_t = portal::DEFAULT_BUNDLE_LIFETIME_SECS)]
+        bundle_lifetime_secs: i64,
     },
     /// Run a node from its TOML configuration.
     Node {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Signed node configuration bundles.
+    #[command(subcommand)]
+    Bundle(BundleCommand),
     /// Converter plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
@@ -69,6 +75,17 @@ enum Command {
     },
     /// Read a password from standard input and print its Argon2id hash (for `[requester].systems`).
     HashPassword,
+}
+
+#[derive(Subcommand)]
+enum BundleCommand {
+    /// Verify a bundle file against the node's trust anchor and install it as the node's bundle
+    /// (a running node picks it up within one poll). Exit non-zero with the refusal's code otherwise.
+    Install {
+        #[arg(long)]
+        config: PathBuf,
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -168,12 +185,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             database_url,
             key_file,
             site_root,
+            bundle_lifetime_secs,
         } => {
             let state = portal::PortalState::open(portal::PortalConfig {
                 listen: listen.clone(),
                 database_url,
                 key_file,
                 site_root,
+                bundle_lifetime_secs,
             })
             .await?;
             let listener = tokio::net::TcpListener::bind(&listen)
@@ -194,6 +213,42 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("node listening on http://{addr}/");
             tokio::signal::ctrl_c().await?;
             Ok(())
+        }
+        Command::Bundle(BundleCommand::Install { config, file }) => {
+            let text = std::fs::read_to_string(&config)
+                .with_context(|| format!("reading {}", config.display()))?;
+            let config: node::NodeConfig = toml::from_str(&text)
+                .with_context(|| format!("node configuration {}", config.display()))?;
+            let anchor = config
+                .portal_public_key
+                .clone()
+                .context("the node configuration has no portal_public_key (trust anchor)")?;
+            let jws = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let db = renkei::storage::open(&config.database_url).await?;
+            let store = renkei::bundle::store::BundleStore::open(
+                &anchor,
+                &config.client_id,
+                &config.bundle_path(),
+                db,
+            )
+            .await;
+            match store
+                .install(&jws, renkei::bundle::store::Source::Cli)
+                .await
+            {
+                Ok(installed) => {
+                    println!(
+                        "installed bundle version {} for {} (expires at {}) into {}",
+                        installed.bundle.version,
+                        config.client_id,
+                        installed.bundle.expires_at,
+                        config.bundle_path().display()
+                    );
+                    Ok(())
+                }
+                Err(e) => anyhow::bail!("bundle refused ({}): {e}", e.code()),
+            }
         }
         Command::Plugin(PluginCommand::Check { file }) => {
             let wasm =
