@@ -336,7 +336,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn catalogue_entry() -> portal_api::Model {
+/// The demo API as the portal's catalogue lists it.
+pub fn catalogue_entry() -> portal_api::Model {
     portal_api::Model {
         id: 0,
         slug: API_SLUG.to_owned(),

@@ -222,19 +222,22 @@ impl NodeState {
             .bundle
             .as_ref()
             .ok_or_else(|| BundleError::Malformed("this node takes no bundles".into()))?;
-        let installed = store.install(jws, source).await?;
-        self.refresh_peers();
-        Ok(installed)
+        store
+            .install_then(jws, source, |bundle| self.load_peers(bundle))
+            .await
     }
 
     /// With a bundle, the verifier knows exactly the nodes the bundle lists.
     fn refresh_peers(&self) {
-        if let (Some(verifier), Some(current)) =
-            (&self.verifier, self.bundle.as_ref().and_then(|b| b.current()))
-        {
+        if let Some(current) = self.bundle.as_ref().and_then(|b| b.current()) {
+            self.load_peers(&current.bundle);
+        }
+    }
+
+    fn load_peers(&self, bundle: &crate::bundle::NodeBundle) {
+        if let Some(verifier) = &self.verifier {
             verifier.set_peers(
-                current
-                    .bundle
+                bundle
                     .nodes
                     .iter()
                     .map(|n| (n.client_id.as_str(), n.public_key.as_str())),

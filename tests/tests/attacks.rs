@@ -1257,3 +1257,265 @@ fn with_the_portal_down_nodes_serve_until_expiry_then_fail_closed() {
         assert_eq!(status["bundle"]["state"], "expired", "{status}");
     });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Receipts: the requester node passes on nothing that its provider did not sign.
+
+/// A provider node of the test's own, registered in the portal, that answers with data and a receipt
+/// that is missing, forged or for another body depending on the number asked for.
+struct FakeProvider {
+    id: String,
+}
+
+const FAKE_API: &str = "atk-fake-api";
+const NO_RECEIPT: &str = "1000000000001";
+const FORGED_RECEIPT: &str = "1000000000002";
+const OTHER_BODY_RECEIPT: &str = "1000000000003";
+const GOOD_RECEIPT: &str = "1000000000004";
+const FAKE_SECRET: &str = "fake provider data";
+
+static FAKE: OnceCell<FakeProvider> = OnceCell::const_new();
+
+async fn fake_provider(t: &TestDemo) -> &'static FakeProvider {
+    FAKE.get_or_init(|| async {
+        use axum::{extract::Path, http::HeaderMap, response::IntoResponse};
+        let id = "atk-fake-provider".to_owned();
+        let key = Arc::new(NodeKey::generate());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let (sign_key, sign_id) = (key.clone(), id.clone());
+        let app = axum::Router::new().route(
+            "/v1/corporations/{number}",
+            axum::routing::get(move |Path(number): Path<String>, headers: HeaderMap| {
+                let (key, id) = (sign_key.clone(), sign_id.clone());
+                async move {
+                    let rid = headers["x-request-id"].to_str().unwrap().to_owned();
+                    let body = serde_json::json!({"meta": {}, "data": {"secret": FAKE_SECRET}}).to_string();
+                    let receipt_for = |key: &NodeKey, body: &str| {
+                        token::sign_receipt(
+                            key,
+                            &token::ReceiptClaims {
+                                iss: id.clone(),
+                                aud: demo::REQUESTER_ID.into(),
+                                rid: rid.clone(),
+                                bh: token::body_hash(body.as_bytes()),
+                                status: 200,
+                                iat: token::unix_now(),
+                            },
+                        )
+                    };
+                    let receipt = match number.as_str() {
+                        NO_RECEIPT => None,
+                        FORGED_RECEIPT => Some(receipt_for(&NodeKey::generate(), &body)),
+                        OTHER_BODY_RECEIPT => Some(receipt_for(&key, "{}")),
+                        _ => Some(receipt_for(&key, &body)),
+                    };
+                    let mut response = body.into_response();
+                    response.headers_mut().insert("content-type", "application/json".parse().unwrap());
+                    if let Some(r) = receipt {
+                        response.headers_mut().insert(token::RECEIPT_HEADER, r.parse().unwrap());
+                    }
+                    response
+                }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+        let portal = &t.demo.portal;
+        portal
+            .register_node(portal_node::Model {
+                client_id: id.clone(),
+                organisation: "attack test fake provider".into(),
+                endpoint,
+                public_key: key.public_b64(),
+            })
+            .await
+            .unwrap();
+        let mut api = demo::catalogue_entry();
+        api.slug = FAKE_API.into();
+        api.provider_client_id = id.clone();
+        portal.publish_api(api).await.unwrap();
+        portal
+            .approve_application(NewApplication {
+                requester: demo::REQUESTER_ID.into(),
+                api: FAKE_API.into(),
+                scopes: vec!["basic".into()],
+                rate_limit_per_minute: 100,
+            })
+            .await
+            .unwrap();
+        let store = t.demo.requester.bundle.as_ref().unwrap();
+        for _ in 0..100 {
+            if store
+                .current()
+                .is_some_and(|c| c.bundle.application(demo::REQUESTER_ID, &id, FAKE_API).is_some())
+            {
+                return FakeProvider { id };
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the requester's bundle never listed the fake provider");
+    })
+    .await
+}
+
+async fn via_requester(t: &TestDemo, provider: &str, number: &str) -> (u16, String, String) {
+    let info = &t.demo.info;
+    let response = t
+        .http
+        .post(format!("{}/v1/reception_jizen", info.requester_node_url))
+        .basic_auth(&info.requester_basic_user, Some(&info.requester_basic_password))
+        .body(format!(
+            "call_api=/v1/corporations/{number}&client_id={provider}&method=GET&scope=basic"
+        ))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let rid = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    (status, rid, response.text().await.unwrap())
+}
+
+async fn receipt_refused(number: &str) {
+    let t = shared_demo().await;
+    let fake = fake_provider(&t).await;
+    let (status, rid, body) = via_requester(&t, &fake.id, number).await;
+    let json: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((status, json["error"]["code"].as_str()), (502, Some("receipt_invalid")), "{body}");
+    assert!(!body.contains(FAKE_SECRET), "data passed on: {body}");
+    let record = t
+        .demo
+        .requester
+        .log
+        .recent(2000)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.request_id == rid)
+        .expect("requester record");
+    assert_eq!(record.error_code.as_deref(), Some("receipt_invalid"));
+    assert_eq!(record.status, 502);
+    assert_eq!(record.receipt, None);
+}
+
+#[test]
+fn an_answer_without_a_receipt_is_not_passed_on() {
+    RUNTIME.block_on(receipt_refused(NO_RECEIPT));
+}
+
+#[test]
+fn an_answer_with_a_forged_receipt_is_not_passed_on() {
+    RUNTIME.block_on(receipt_refused(FORGED_RECEIPT));
+}
+
+#[test]
+fn an_answer_whose_receipt_covers_another_body_is_not_passed_on() {
+    RUNTIME.block_on(receipt_refused(OTHER_BODY_RECEIPT));
+}
+
+#[test]
+fn an_answer_with_a_good_receipt_is_passed_on() {
+    run(|t| async move {
+        let fake = fake_provider(&t).await;
+        let (status, _, body) = via_requester(&t, &fake.id, GOOD_RECEIPT).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains(FAKE_SECRET));
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Prior consent (事前同意): when the API requires it, the provider checks the bundle's consents.
+
+static CONSENT_DEMO: OnceCell<Arc<TestDemo>> = OnceCell::const_new();
+
+/// A demo of its own whose API requires consent (the shared one must not change under other tests).
+async fn consent_demo() -> Arc<TestDemo> {
+    CONSENT_DEMO
+        .get_or_init(|| async {
+            let t = start_demo(3600).await;
+            let mut api = demo::catalogue_entry();
+            api.consent_required = true;
+            t.demo.portal.publish_api(api).await.unwrap();
+            t.wait_for_provider(|b| b.api(API_SLUG).is_some_and(|a| a.consent_required))
+                .await;
+            Arc::new(t)
+        })
+        .await
+        .clone()
+}
+
+async fn grant(t: &TestDemo, number: &str, scopes: &[&str], until: &str) -> i64 {
+    let id = t
+        .demo
+        .portal
+        .grant_prior_consent(renkei::portal::bundle::NewPriorConsent {
+            corporate_number: number.into(),
+            requester: demo::REQUESTER_ID.into(),
+            api: API_SLUG.into(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            purpose: "補助金審査 (grant review)".into(),
+            until: until.into(),
+        })
+        .await
+        .unwrap();
+    let number = number.to_owned();
+    t.wait_for_provider(|b| b.prior_consents.iter().any(|c| c.corporate_number == number))
+        .await;
+    id
+}
+
+async fn consent_refused(t: &TestDemo, number: &str) {
+    let (status, rid, body) = via_requester(t, PROVIDER_ID, number).await;
+    let json: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((status, json["error"]["code"].as_str()), (403, Some("consent_required")), "{body}");
+    assert!(json.get("data").is_none());
+    let record = t.provider_record(&rid).await;
+    assert_eq!(record.error_code.as_deref(), Some("consent_required"));
+    assert_eq!(record.corporate_number.as_deref(), Some(number));
+}
+
+#[test]
+fn without_consent_a_consent_api_refuses() {
+    RUNTIME.block_on(async {
+        let t = consent_demo().await;
+        consent_refused(&t, "1010001072706").await;
+    });
+}
+
+#[test]
+fn consent_for_another_corporation_does_not_count() {
+    RUNTIME.block_on(async {
+        let t = consent_demo().await;
+        grant(&t, "1700150006411", &["basic"], "2099-12-31").await;
+        consent_refused(&t, "8390005003976").await;
+        let (status, _, body) = via_requester(&t, PROVIDER_ID, "1700150006411").await;
+        assert_eq!(status, 200, "the consenting corporation is served: {body}");
+    });
+}
+
+#[test]
+fn an_expired_consent_does_not_count() {
+    RUNTIME.block_on(async {
+        let t = consent_demo().await;
+        grant(&t, "3100001008599", &["basic"], "2000-01-01").await;
+        consent_refused(&t, "3100001008599").await;
+    });
+}
+
+#[test]
+fn a_revoked_consent_stops_the_exchange_within_one_poll() {
+    RUNTIME.block_on(async {
+        let t = consent_demo().await;
+        let id = grant(&t, "1011002022162", &["basic"], "2099-12-31").await;
+        let (status, _, body) = via_requester(&t, PROVIDER_ID, "1011002022162").await;
+        assert_eq!(status, 200, "{body}");
+        t.demo.portal.revoke_prior_consent(id).await.unwrap();
+        t.wait_for_provider(|b| {
+            !b.prior_consents
+                .iter()
+                .any(|c| c.corporate_number == "1011002022162")
+        })
+        .await;
+        consent_refused(&t, "1011002022162").await;
+    });
+}

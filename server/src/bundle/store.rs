@@ -113,6 +113,18 @@ impl BundleStore {
     /// Verifies `jws` and, if it is good and newer, installs and persists it. A refusal keeps the
     /// installed bundle, is logged with its code and recorded as an event.
     pub async fn install(&self, jws: &str, source: Source) -> Result<Arc<Installed>, BundleError> {
+        self.install_then(jws, source, |_| {}).await
+    }
+
+    /// [`install`](Self::install), running `before_publish` on the verified bundle before any reader
+    /// can see it (the node loads the peers' keys there, so a caller the bundle admits is never
+    /// refused as unknown in between).
+    pub async fn install_then(
+        &self,
+        jws: &str,
+        source: Source,
+        before_publish: impl FnOnce(&NodeBundle),
+    ) -> Result<Arc<Installed>, BundleError> {
         let _guard = self.installing.lock().await;
         let previous = self.current();
         let result = verify(
@@ -137,6 +149,7 @@ impl BundleStore {
             // Still serve on it: losing the file only costs a refetch after a restart.
             tracing::warn!(file = %self.file.display(), error = %e, "bundle not persisted");
         }
+        before_publish(&installed.bundle);
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(installed.clone());
         // Re-issues that only move the version and the validity window are not worth an event each poll.
         let changed = previous
