@@ -86,6 +86,12 @@ enum BundleCommand {
         config: PathBuf,
         file: PathBuf,
     },
+    /// Show the node's installed bundle: version, expiry, and a warning from half its lifetime on.
+    /// Exits non-zero when the node has no usable bundle (missing or expired).
+    Status {
+        #[arg(long)]
+        config: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -135,6 +141,25 @@ enum BenchCommand {
         #[arg(long, default_value_t = 1_000_000)]
         rows: u64,
     },
+}
+
+/// The bundle store of the node configured in `path`, as the running node sees it.
+async fn open_bundle_store(
+    path: &std::path::Path,
+) -> anyhow::Result<(node::NodeConfig, renkei::bundle::store::BundleStore)> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let config: node::NodeConfig = toml::from_str(&text)
+        .with_context(|| format!("node configuration {}", path.display()))?;
+    let anchor = config
+        .portal_public_key
+        .clone()
+        .context("the node configuration has no portal_public_key (trust anchor)")?;
+    let db = storage::open(&config.database_url).await?;
+    let store =
+        renkei::bundle::store::BundleStore::open(&anchor, &config.client_id, &config.bundle_path(), db)
+            .await;
+    Ok((config, store))
 }
 
 fn main() -> std::process::ExitCode {
@@ -214,25 +239,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tokio::signal::ctrl_c().await?;
             Ok(())
         }
+        Command::Bundle(BundleCommand::Status { config }) => {
+            let (_, store) = open_bundle_store(&config).await?;
+            let health = store.health(renkei::bundle::unix_now());
+            println!("{}", serde_json::to_string_pretty(&health)?);
+            match health.state {
+                "ok" | "warning" => Ok(()),
+                other => bail!("no usable bundle ({other})"),
+            }
+        }
         Command::Bundle(BundleCommand::Install { config, file }) => {
-            let text = std::fs::read_to_string(&config)
-                .with_context(|| format!("reading {}", config.display()))?;
-            let config: node::NodeConfig = toml::from_str(&text)
-                .with_context(|| format!("node configuration {}", config.display()))?;
-            let anchor = config
-                .portal_public_key
-                .clone()
-                .context("the node configuration has no portal_public_key (trust anchor)")?;
+            let (config, store) = open_bundle_store(&config).await?;
             let jws = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
-            let db = renkei::storage::open(&config.database_url).await?;
-            let store = renkei::bundle::store::BundleStore::open(
-                &anchor,
-                &config.client_id,
-                &config.bundle_path(),
-                db,
-            )
-            .await;
             match store
                 .install(&jws, renkei::bundle::store::Source::Cli)
                 .await

@@ -48,6 +48,16 @@ impl Source {
     }
 }
 
+/// What `/admin/status` and `renkei bundle status` report.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Health {
+    pub state: &'static str,
+    pub warning: Option<String>,
+    pub version: Option<u64>,
+    pub issued_at: Option<i64>,
+    pub expires_at: Option<i64>,
+}
+
 pub struct BundleStore {
     anchor: String,
     audience: String,
@@ -104,6 +114,41 @@ impl BundleStore {
             return Err(Unusable::Expired(current.bundle.expires_at));
         }
         Ok(current)
+    }
+
+    /// How the installed bundle stands: `ok`, `warning` (half its lifetime gone without renewal),
+    /// `expired` or `missing`, with the warning a node operator should read.
+    pub fn health(&self, now: i64) -> Health {
+        let (state, warning) = match self.usable(now) {
+            Ok(b) if b.bundle.past_half_life(now) => (
+                "warning",
+                Some(format!(
+                    "the bundle was issued {} s ago and has not been renewed: it expires in {} s, then this node refuses every exchange",
+                    now - b.bundle.issued_at,
+                    b.bundle.expires_at - now
+                )),
+            ),
+            Ok(_) => ("ok", None),
+            Err(Unusable::Missing) => (
+                "missing",
+                Some("no bundle installed: this node refuses every exchange".to_owned()),
+            ),
+            Err(Unusable::Expired(at)) => (
+                "expired",
+                Some(format!(
+                    "the bundle expired {} s ago: this node refuses every exchange until a new one is installed",
+                    now - at
+                )),
+            ),
+        };
+        let current = self.current();
+        Health {
+            state,
+            warning,
+            version: current.as_ref().map(|c| c.bundle.version),
+            issued_at: current.as_ref().map(|c| c.bundle.issued_at),
+            expires_at: current.as_ref().map(|c| c.bundle.expires_at),
+        }
     }
 
     pub fn file(&self) -> &Path {

@@ -3,7 +3,7 @@
 use super::NodeState;
 use crate::{
     api_error::ApiError,
-    bundle::{self, store::{Source, Unusable}},
+    bundle::{self, store::Source},
 };
 use axum::{
     Json,
@@ -102,43 +102,13 @@ pub async fn status(State(state): State<Arc<NodeState>>, headers: HeaderMap) -> 
     let Some(store) = state.bundle.as_ref() else {
         return no_bundles();
     };
-    let now = bundle::unix_now();
-    let current = store.current();
-    let (state_name, warning) = match store.usable(now) {
-        Ok(b) if b.bundle.past_half_life(now) => (
-            "warning",
-            Some(format!(
-                "the bundle was issued {} s ago and has not been renewed: it expires in {} s, then this node refuses every exchange",
-                now - b.bundle.issued_at,
-                b.bundle.expires_at - now
-            )),
-        ),
-        Ok(_) => ("ok", None),
-        Err(Unusable::Missing) => (
-            "missing",
-            Some("no bundle installed: this node refuses every exchange".to_owned()),
-        ),
-        Err(Unusable::Expired(at)) => (
-            "expired",
-            Some(format!(
-                "the bundle expired {} s ago: this node refuses every exchange until a new one is installed",
-                now - at
-            )),
-        ),
-    };
     let events = match store.events(20).await {
         Ok(e) => e,
         Err(e) => return ApiError::internal(e).into_response(),
     };
     Json(serde_json::json!({
         "client_id": state.config.client_id,
-        "bundle": {
-            "state": state_name,
-            "warning": warning,
-            "version": current.as_ref().map(|c| c.bundle.version),
-            "issued_at": current.as_ref().map(|c| c.bundle.issued_at),
-            "expires_at": current.as_ref().map(|c| c.bundle.expires_at),
-        },
+        "bundle": store.health(bundle::unix_now()),
         "events": events,
     }))
     .into_response()
