@@ -5,11 +5,10 @@ use crate::{
     dataset::{self, LoadReport},
     keys::NodeKey,
     node::{
-        self, ApprovedClient, KnownProvider, LocalSystem, NodeConfig, NodeState, ProvidedApi,
-        ProviderConfig, RequesterConfig,
+        self, LocalSystem, NodeConfig, NodeState, ProvidedApi, ProviderConfig, RequesterConfig,
     },
     plugin_host::PluginHost,
-    portal::{self, PortalConfig, PortalState},
+    portal::{self, PortalConfig, PortalState, bundle::NewApplication},
     storage::{
         self,
         entity::{portal_api, portal_node},
@@ -41,7 +40,14 @@ pub struct DemoOptions {
     /// NTA files loaded in order on first start.
     pub inputs: Vec<PathBuf>,
     pub site_root: PathBuf,
+    /// Validity of the portal's bundles (tests shorten it to see expiry).
+    pub bundle_lifetime_secs: i64,
+    /// How often the nodes fetch their bundle.
+    pub bundle_poll_ms: u64,
 }
+
+/// The demo's approval: the requester may call the NTA API this often.
+pub const DEMO_RATE_LIMIT_PER_MINUTE: u32 = 600;
 
 impl DemoOptions {
     /// Paths relative to a checkout of the repository.
@@ -61,6 +67,8 @@ impl DemoOptions {
                 repo.join("demo/data/nta_sabun_20210714.utf8.csv"),
             ],
             site_root: target.join("site"),
+            bundle_lifetime_secs: portal::DEFAULT_BUNDLE_LIFETIME_SECS,
+            bundle_poll_ms: 10_000,
         }
     }
 }
@@ -79,6 +87,9 @@ pub struct DemoInfo {
     pub corporate_numbers: Vec<String>,
     pub dataset: String,
     pub plugin_digest: String,
+    /// Both nodes' admin API (`/admin/status`, `/admin/bundle`) user and password.
+    pub node_admin_user: String,
+    pub node_admin_password: String,
 }
 
 pub struct Demo {
@@ -121,7 +132,9 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
         url(&provider_listener)?,
     );
 
-    let credentials = system_credentials(&dir.join("requester-system.json"))?;
+    let credentials = system_credentials(&dir.join("requester-system.json"), SYSTEM_USER)?;
+    let admin = system_credentials(&dir.join("node-admin.json"), node::admin::ADMIN_USER)?;
+    let admin_hash = crate::password::hash(&admin.password);
     let provider_key_file = dir.join("provider.key.pem");
     let requester_key_file = dir.join("requester.key.pem");
     let provider_key = NodeKey::load_or_generate(&provider_key_file)?;
@@ -132,8 +145,10 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
         database_url: storage::sqlite_url(&dir.join("portal.db")),
         key_file: dir.join("portal.key.pem"),
         site_root: options.site_root.clone(),
+        bundle_lifetime_secs: options.bundle_lifetime_secs,
     })
     .await?;
+    let anchor = portal.key.public_b64();
     for (client_id, organisation, endpoint, key) in [
         (
             PROVIDER_ID,
@@ -161,6 +176,15 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
 
     // `x-nta` is its own scope: NTA facts without a standard slot (kind, closure, successor, history).
     let scopes = vec!["basic".to_owned(), "x-nta".to_owned()];
+    // The approval reaches both nodes in their bundles; nothing about peers is configured at the nodes.
+    portal
+        .approve_application(NewApplication {
+            requester: REQUESTER_ID.to_owned(),
+            api: API_SLUG.to_owned(),
+            scopes: scopes.clone(),
+            rate_limit_per_minute: DEMO_RATE_LIMIT_PER_MINUTE,
+        })
+        .await?;
     let provider = NodeState::open(NodeConfig {
         client_id: PROVIDER_ID.to_owned(),
         organisation: "国税庁データ提供者 (demo provider)".to_owned(),
@@ -168,17 +192,18 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
         database_url: storage::sqlite_url(&dir.join("provider.db")),
         key_file: provider_key_file,
         portal_url: Some(portal_url.clone()),
+        portal_public_key: Some(anchor.clone()),
+        bundle_file: Some(dir.join("provider.bundle.jws")),
+        bundle_poll_ms: options.bundle_poll_ms,
+        admin_password_hash: Some(admin_hash.clone()),
+        trusted_proxies: vec![],
         provider: Some(ProviderConfig {
             api: ProvidedApi {
                 name: API_SLUG.to_owned(),
                 dataset: DATASET.to_owned(),
                 scopes: scopes.clone(),
             },
-            clients: vec![ApprovedClient {
-                client_id: REQUESTER_ID.to_owned(),
-                public_key: requester_key.public_b64(),
-                scopes: scopes.clone(),
-            }],
+            clients: vec![],
         }),
         requester: None,
     })
@@ -190,16 +215,18 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
         database_url: storage::sqlite_url(&dir.join("requester.db")),
         key_file: requester_key_file,
         portal_url: Some(portal_url.clone()),
+        portal_public_key: Some(anchor),
+        bundle_file: Some(dir.join("requester.bundle.jws")),
+        bundle_poll_ms: options.bundle_poll_ms,
+        admin_password_hash: Some(admin_hash),
+        trusted_proxies: vec![],
         provider: None,
         requester: Some(RequesterConfig {
             systems: vec![LocalSystem {
                 user: credentials.user.clone(),
                 password_hash: crate::password::hash(&credentials.password),
             }],
-            providers: vec![KnownProvider {
-                client_id: PROVIDER_ID.to_owned(),
-                endpoint: provider_url.clone(),
-            }],
+            providers: vec![],
         }),
     })
     .await?;
@@ -223,6 +250,12 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
         .context("the dataset has no active version")?;
 
     portal::serve_listener(portal.clone(), portal_listener).await?;
+    // First bundles before the nodes answer anyone; later ones arrive by polling.
+    for node in [&provider, &requester] {
+        node::bundle_poll::fetch_once(node)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}: first bundle from the portal: {e}", node.config.client_id))?;
+    }
     node::serve_listener(provider.clone(), provider_listener)?;
     node::serve_listener(requester.clone(), requester_listener)?;
 
@@ -238,6 +271,8 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
         corporate_numbers: showcase_numbers(&provider.db).await?,
         dataset: DATASET.to_owned(),
         plugin_digest: active.plugin_digest,
+        node_admin_user: admin.user,
+        node_admin_password: admin.password,
     };
     let json = serde_json::to_string_pretty(&info)?;
     write_private(&dir.join("demo.json"), json.as_bytes())?;
@@ -274,14 +309,14 @@ async fn showcase_numbers(db: &sea_orm::DatabaseConnection) -> anyhow::Result<Ve
 }
 
 /// The local system's Basic credentials at the requester node: generated at first start, then kept.
-fn system_credentials(path: &Path) -> anyhow::Result<SystemCredentials> {
+fn system_credentials(path: &Path, user: &str) -> anyhow::Result<SystemCredentials> {
     if path.exists() {
         let text = std::fs::read_to_string(path)?;
         return serde_json::from_str(&text)
             .with_context(|| format!("{} is not valid credentials JSON", path.display()));
     }
     let credentials = SystemCredentials {
-        user: SYSTEM_USER.to_owned(),
+        user: user.to_owned(),
         password: crate::password::generate(),
     };
     write_private(path, serde_json::to_string_pretty(&credentials)?.as_bytes())?;
@@ -301,7 +336,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn catalogue_entry() -> portal_api::Model {
+/// The demo API as the portal's catalogue lists it.
+pub fn catalogue_entry() -> portal_api::Model {
     portal_api::Model {
         id: 0,
         slug: API_SLUG.to_owned(),

@@ -47,12 +47,18 @@ enum Command {
         key_file: PathBuf,
         #[arg(long, default_value = "target/site")]
         site_root: PathBuf,
+        /// Validity of the node configuration bundles the portal signs, in seconds.
+        #[arg(long, default_value_t = portal::DEFAULT_BUNDLE_LIFETIME_SECS)]
+        bundle_lifetime_secs: i64,
     },
     /// Run a node from its TOML configuration.
     Node {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Signed node configuration bundles.
+    #[command(subcommand)]
+    Bundle(BundleCommand),
     /// Converter plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
@@ -69,6 +75,23 @@ enum Command {
     },
     /// Read a password from standard input and print its Argon2id hash (for `[requester].systems`).
     HashPassword,
+}
+
+#[derive(Subcommand)]
+enum BundleCommand {
+    /// Verify a bundle file against the node's trust anchor and install it as the node's bundle
+    /// (a running node picks it up within one poll). Exit non-zero with the refusal's code otherwise.
+    Install {
+        #[arg(long)]
+        config: PathBuf,
+        file: PathBuf,
+    },
+    /// Show the node's installed bundle: version, expiry, and a warning from half its lifetime on.
+    /// Exits non-zero when the node has no usable bundle (missing or expired).
+    Status {
+        #[arg(long)]
+        config: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -130,6 +153,25 @@ enum BenchCommand {
     },
 }
 
+/// The bundle store of the node configured in `path`, as the running node sees it.
+async fn open_bundle_store(
+    path: &std::path::Path,
+) -> anyhow::Result<(node::NodeConfig, renkei::bundle::store::BundleStore)> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let config: node::NodeConfig = toml::from_str(&text)
+        .with_context(|| format!("node configuration {}", path.display()))?;
+    let anchor = config
+        .portal_public_key
+        .clone()
+        .context("the node configuration has no portal_public_key (trust anchor)")?;
+    let db = storage::open(&config.database_url).await?;
+    let store =
+        renkei::bundle::store::BundleStore::open(&anchor, &config.client_id, &config.bundle_path(), db)
+            .await;
+    Ok((config, store))
+}
+
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -178,12 +220,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             database_url,
             key_file,
             site_root,
+            bundle_lifetime_secs,
         } => {
             let state = portal::PortalState::open(portal::PortalConfig {
                 listen: listen.clone(),
                 database_url,
                 key_file,
                 site_root,
+                bundle_lifetime_secs,
             })
             .await?;
             let listener = tokio::net::TcpListener::bind(&listen)
@@ -204,6 +248,36 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("node listening on http://{addr}/");
             tokio::signal::ctrl_c().await?;
             Ok(())
+        }
+        Command::Bundle(BundleCommand::Status { config }) => {
+            let (_, store) = open_bundle_store(&config).await?;
+            let health = store.health(renkei::bundle::unix_now());
+            println!("{}", serde_json::to_string_pretty(&health)?);
+            match health.state {
+                "ok" | "warning" => Ok(()),
+                other => bail!("no usable bundle ({other})"),
+            }
+        }
+        Command::Bundle(BundleCommand::Install { config, file }) => {
+            let (config, store) = open_bundle_store(&config).await?;
+            let jws = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            match store
+                .install(&jws, renkei::bundle::store::Source::Cli)
+                .await
+            {
+                Ok(installed) => {
+                    println!(
+                        "installed bundle version {} for {} (expires at {}) into {}",
+                        installed.bundle.version,
+                        config.client_id,
+                        installed.bundle.expires_at,
+                        config.bundle_path().display()
+                    );
+                    Ok(())
+                }
+                Err(e) => anyhow::bail!("bundle refused ({}): {e}", e.code()),
+            }
         }
         Command::Plugin(PluginCommand::Check { file }) => {
             let wasm =

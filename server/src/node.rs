@@ -1,12 +1,24 @@
 //! A node: the provider side serves standard data to authorised peers; the requester side takes calls from
 //! the organisation's own system, signs them and forwards them to the provider's node.
 
+pub mod admin;
+pub mod bundle_poll;
+pub mod edge;
 pub mod exchange_log;
+pub mod path;
 pub mod provider;
+pub mod rate_limit;
 pub mod requester;
 pub mod shipper;
 
-use crate::{keys::NodeKey, token::Verifier};
+use crate::{
+    bundle::{
+        BundleError,
+        store::{BundleStore, Installed, Source},
+    },
+    keys::NodeKey,
+    token::Verifier,
+};
 use exchange_log::ExchangeLog;
 use serde::{Deserialize, Serialize};
 use std::{path::PathBuf, sync::Arc};
@@ -27,6 +39,23 @@ pub struct NodeConfig {
     /// Where the node ships its exchange log; none = keep it local.
     #[serde(default)]
     pub portal_url: Option<String>,
+    /// The portal's Ed25519 public key (base64url), the trust anchor of configuration bundles. When set,
+    /// peers, keys, approvals and scopes come only from a verified bundle, and the node refuses every
+    /// exchange while it has no valid one.
+    #[serde(default)]
+    pub portal_public_key: Option<String>,
+    /// Where the last good bundle is kept; default `<key_file>.bundle.jws`.
+    #[serde(default)]
+    pub bundle_file: Option<PathBuf>,
+    /// How often to fetch a new bundle from the portal, in milliseconds.
+    #[serde(default = "default_bundle_poll_ms")]
+    pub bundle_poll_ms: u64,
+    /// Argon2 PHC hash of the `admin` user's password (`renkei hash-password`); no admin API without it.
+    #[serde(default)]
+    pub admin_password_hash: Option<String>,
+    /// Proxies whose `X-Forwarded-For` is believed; anyone else's is ignored.
+    #[serde(default)]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     #[serde(default)]
     pub provider: Option<ProviderConfig>,
     #[serde(default)]
@@ -38,7 +67,9 @@ pub struct NodeConfig {
 pub struct ProviderConfig {
     /// The API this node serves at `GET /v1/corporations/{number}`.
     pub api: ProvidedApi,
-    /// Nodes allowed to call it (approved API-use applications). Anyone else is refused.
+    /// Without a portal (no `portal_public_key`) only: nodes allowed to call it. With a portal the
+    /// approvals come from the bundle and this list is ignored.
+    #[serde(default)]
     pub clients: Vec<ApprovedClient>,
 }
 
@@ -68,7 +99,8 @@ pub struct ApprovedClient {
 pub struct RequesterConfig {
     /// The organisation's own systems allowed to call this node (HTTP Basic).
     pub systems: Vec<LocalSystem>,
-    /// Provider nodes this node may call.
+    /// Without a portal only: provider nodes this node may call (with a portal: from the bundle).
+    #[serde(default)]
     pub providers: Vec<KnownProvider>,
 }
 
@@ -88,6 +120,20 @@ pub struct KnownProvider {
     pub endpoint: String,
 }
 
+fn default_bundle_poll_ms() -> u64 {
+    30_000
+}
+
+impl NodeConfig {
+    pub fn bundle_path(&self) -> PathBuf {
+        self.bundle_file.clone().unwrap_or_else(|| {
+            let mut name = self.key_file.clone().into_os_string();
+            name.push(".bundle.jws");
+            PathBuf::from(name)
+        })
+    }
+}
+
 /// Shared by every handler of one node.
 pub struct NodeState {
     pub config: NodeConfig,
@@ -97,6 +143,10 @@ pub struct NodeState {
     pub verifier: Option<Verifier>,
     pub http: reqwest::Client,
     pub basic_auth: crate::password::VerifiedCache,
+    pub admin_auth: crate::password::VerifiedCache,
+    /// The installed configuration bundle, when the node has a portal trust anchor.
+    pub bundle: Option<BundleStore>,
+    pub limits: rate_limit::RateLimits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +172,9 @@ impl NodeState {
         let db = crate::storage::open(&config.database_url).await?;
         let log = ExchangeLog::open(db.clone()).await?;
         let verifier = match &config.provider {
+            Some(_) if config.portal_public_key.is_some() => {
+                Some(Verifier::new(&config.client_id, [])?)
+            }
             Some(p) => Some(Verifier::new(
                 &config.client_id,
                 p.clients
@@ -130,11 +183,20 @@ impl NodeState {
             )?),
             None => None,
         };
+        let bundle = match &config.portal_public_key {
+            Some(anchor) => Some(
+                BundleStore::open(anchor, &config.client_id, &config.bundle_path(), db.clone())
+                    .await,
+            ),
+            None => None,
+        };
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
             .connect_timeout(std::time::Duration::from_secs(5))
+            // A provider node never sends us elsewhere: no redirects, so no SSRF through one.
+            .redirect(reqwest::redirect::Policy::none())
             .build()?;
-        Ok(Arc::new(NodeState {
+        let state = NodeState {
             config,
             key,
             db,
@@ -142,14 +204,55 @@ impl NodeState {
             verifier,
             http,
             basic_auth: Default::default(),
-        }))
+            admin_auth: Default::default(),
+            bundle,
+            limits: Default::default(),
+        };
+        state.refresh_peers();
+        Ok(Arc::new(state))
+    }
+
+    /// Installs a bundle (see [`BundleStore::install`]) and takes the peers' keys from it.
+    pub async fn install_bundle(
+        &self,
+        jws: &str,
+        source: Source,
+    ) -> Result<Arc<Installed>, BundleError> {
+        let store = self
+            .bundle
+            .as_ref()
+            .ok_or_else(|| BundleError::Malformed("this node takes no bundles".into()))?;
+        store
+            .install_then(jws, source, |bundle| self.load_peers(bundle))
+            .await
+    }
+
+    /// With a bundle, the verifier knows exactly the nodes the bundle lists.
+    fn refresh_peers(&self) {
+        if let Some(current) = self.bundle.as_ref().and_then(|b| b.current()) {
+            self.load_peers(&current.bundle);
+        }
+    }
+
+    fn load_peers(&self, bundle: &crate::bundle::NodeBundle) {
+        if let Some(verifier) = &self.verifier {
+            verifier.set_peers(
+                bundle
+                    .nodes
+                    .iter()
+                    .map(|n| (n.client_id.as_str(), n.public_key.as_str())),
+            );
+        }
     }
 }
 
 /// All routes of a node: the provider API when configured, the requester API when configured, health.
 pub fn router(state: Arc<NodeState>) -> axum::Router {
     use axum::routing::{get, post};
-    let mut app = axum::Router::new().route("/healthcheck", get(|| async { "" }));
+    let mut app = axum::Router::new()
+        .route("/healthcheck", get(|| async { "" }))
+        .route("/admin/bundle", post(admin::install_bundle))
+        .route("/admin/status", get(admin::status));
     if state.config.provider.is_some() {
         app = app.route("/v1/corporations/{number}", get(provider::get_corporation));
     }
@@ -166,8 +269,14 @@ pub fn router(state: Arc<NodeState>) -> axum::Router {
                 "Not Found",
             )
         })
-        .with_state(state);
-    crate::api_error::api_layers(app)
+        .with_state(state.clone());
+    // The path is made canonical before routing, so the route matched is the path served.
+    axum::Router::new()
+        .fallback_service(crate::api_error::api_layers(app))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            edge::canonical_request,
+        ))
 }
 
 /// Binds the node's listener and serves it until the process stops; returns the bound address.
@@ -192,8 +301,11 @@ pub fn serve_listener(
     })?;
     if state.config.portal_url.is_some() {
         shipper::spawn(state.clone());
+        if state.bundle.is_some() {
+            bundle_poll::spawn(state.clone());
+        }
     }
-    let app = router(state);
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "node server stopped");

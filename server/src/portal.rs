@@ -1,5 +1,6 @@
 //! The portal: catalogue, registry of nodes, collected exchange logs, and the web UI over them.
 
+pub mod bundle;
 pub mod data;
 pub mod ingest;
 
@@ -17,11 +18,16 @@ use tokio::sync::RwLock;
 pub struct PortalConfig {
     pub listen: String,
     pub database_url: String,
-    /// The portal's own key (future: signs node configuration bundles).
+    /// The portal's own key; signs node configuration bundles (its public key is the nodes' trust anchor).
     pub key_file: PathBuf,
     /// Where the browser bundle lives (`pkg/renkei.js`, `pkg/renkei_bg.wasm`).
     pub site_root: PathBuf,
+    /// How long a bundle is valid after issue; nodes fail closed after it if the portal stays away.
+    pub bundle_lifetime_secs: i64,
 }
+
+/// A day: long enough to ride out a portal outage, short enough that a lost node key ages out.
+pub const DEFAULT_BUNDLE_LIFETIME_SECS: i64 = 24 * 3600;
 
 pub struct PortalState {
     pub config: PortalConfig,
@@ -29,6 +35,10 @@ pub struct PortalState {
     pub key: NodeKey,
     /// Verifies nodes' signed log batches; rebuilt when the node registry changes.
     pub node_verifier: RwLock<Verifier>,
+    /// The last bundle version issued (see `next_version`).
+    bundle_version: std::sync::Mutex<u64>,
+    /// Notified to stop serving (tests take the portal down with it).
+    shutdown: tokio::sync::Notify,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +66,8 @@ impl PortalState {
             db,
             key,
             node_verifier: RwLock::new(verifier),
+            bundle_version: std::sync::Mutex::new(0),
+            shutdown: tokio::sync::Notify::new(),
         }))
     }
 
@@ -123,6 +135,13 @@ impl PortalState {
     }
 }
 
+impl PortalState {
+    /// Stops the portal's listener (open connections finish their request first).
+    pub fn stop(&self) {
+        self.shutdown.notify_one();
+    }
+}
+
 async fn build_verifier(db: &DatabaseConnection) -> Result<Verifier, PortalError> {
     let nodes = portal_node::Entity::find().all(db).await?;
     Ok(Verifier::new(
@@ -144,6 +163,7 @@ pub fn router(state: Arc<PortalState>) -> axum::Router {
             post(ingest::receive_exchange_records),
         )
         .route("/api/v1/apis", get(data::list_apis_json))
+        .route(bundle::BUNDLE_PATH, get(bundle::get_node_bundle))
         .route("/healthcheck", get(|| async { "" }))
         .route(
             "/api/{*rest}",
@@ -171,9 +191,10 @@ pub async fn serve_listener(
         addr: state.config.listen.clone(),
         source,
     })?;
-    let app = router(state);
+    let app = router(state.clone());
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+        let stop = async move { state.shutdown.notified().await };
+        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
             tracing::error!(error = %e, "portal server stopped");
         }
     });

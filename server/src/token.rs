@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::{
     collections::HashMap,
-    sync::Mutex,
+    sync::{Mutex, RwLock},
     time::{SystemTime, UNIX_EPOCH},
 };
 
@@ -70,7 +70,7 @@ pub fn body_hash(body: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(body))
 }
 
-fn unix_now() -> i64 {
+pub fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -186,10 +186,11 @@ impl ReplayGuard {
     }
 }
 
-/// Verifies tokens addressed to one node against the keys of the nodes it knows.
+/// Verifies tokens addressed to one node against the keys of the nodes it knows. The keys can be
+/// replaced (a new bundle) without forgetting which token ids were already used.
 pub struct Verifier {
     own_id: String,
-    peers: HashMap<String, DecodingKey>,
+    peers: RwLock<HashMap<String, DecodingKey>>,
     replay: ReplayGuard,
 }
 
@@ -205,9 +206,25 @@ impl Verifier {
             .collect::<Result<_, crate::keys::KeyError>>()?;
         Ok(Verifier {
             own_id: own_id.to_owned(),
-            peers,
+            peers: RwLock::new(peers),
             replay: ReplayGuard::default(),
         })
+    }
+
+    /// Replaces the known keys. A key that does not parse is left out (and logged): its node is then
+    /// refused as unknown rather than taking the others down with it.
+    pub fn set_peers<'a>(&self, peers: impl IntoIterator<Item = (&'a str, &'a str)>) {
+        let parsed = peers
+            .into_iter()
+            .filter_map(|(id, key)| match decoding_key(key) {
+                Ok(k) => Some((id.to_owned(), k)),
+                Err(e) => {
+                    tracing::warn!(node = id, error = %e, "peer key ignored");
+                    None
+                }
+            })
+            .collect();
+        *self.peers.write().unwrap_or_else(|p| p.into_inner()) = parsed;
     }
 
     /// Checks everything about the token and the request it came with, in an order that reports the
@@ -234,14 +251,20 @@ impl Verifier {
             .and_then(|i| i.as_str())
             .unwrap_or("")
             .to_owned();
-        let key = self.peers.get(&iss).ok_or(TokenError::UnknownIssuer(iss))?;
+        let key = self
+            .peers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&iss)
+            .cloned()
+            .ok_or(TokenError::UnknownIssuer(iss))?;
 
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.leeway = LEEWAY_SECS as u64;
         validation.validate_nbf = true;
         validation.validate_aud = false; // checked below, to report the audience it named
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud"]);
-        let claims = jsonwebtoken::decode::<RequestClaims>(token, key, &validation)
+        let claims = jsonwebtoken::decode::<RequestClaims>(token, &key, &validation)
             .map_err(|e| match e.kind() {
                 ErrorKind::InvalidSignature => TokenError::BadSignature,
                 ErrorKind::ExpiredSignature => TokenError::Expired,
@@ -276,6 +299,70 @@ impl Verifier {
         }
         Ok(claims)
     }
+}
+
+/// What a provider node signs about each answer: the requester can later prove what it was given.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptClaims {
+    /// The provider node.
+    pub iss: String,
+    /// The requester node (empty when the caller was never identified).
+    pub aud: String,
+    pub rid: String,
+    /// base64url(SHA-256(response body)).
+    pub bh: String,
+    pub status: u16,
+    pub iat: i64,
+}
+
+/// The response header that carries the receipt.
+pub const RECEIPT_HEADER: &str = "x-renkei-receipt";
+const RECEIPT_TYP: &str = "renkei-receipt+jwt";
+
+pub fn sign_receipt(key: &NodeKey, claims: &ReceiptClaims) -> String {
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.typ = Some(RECEIPT_TYP.to_owned());
+    jsonwebtoken::encode(&header, claims, &key.encoding_key())
+        .expect("EdDSA signing with a valid key cannot fail")
+}
+
+/// Checks a receipt against the provider's registered key and the exchange it must describe.
+pub fn verify_receipt(
+    receipt: &str,
+    provider_key: &str,
+    expected: &ReceiptClaims,
+) -> Result<ReceiptClaims, String> {
+    let (header, _) = peek(receipt).map_err(|e| e.to_string())?;
+    if header.get("alg").and_then(|a| a.as_str()) != Some("EdDSA")
+        || header.get("typ").and_then(|t| t.as_str()) != Some(RECEIPT_TYP)
+    {
+        return Err("the receipt is not an EdDSA renkei receipt".into());
+    }
+    let key = decoding_key(provider_key).map_err(|e| e.to_string())?;
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    let claims = jsonwebtoken::decode::<ReceiptClaims>(receipt, &key, &validation)
+        .map_err(|e| format!("the receipt does not verify: {:?}", e.kind()))?
+        .claims;
+    for (what, got, want) in [
+        ("issuer", &claims.iss, &expected.iss),
+        ("audience", &claims.aud, &expected.aud),
+        ("request id", &claims.rid, &expected.rid),
+        ("body hash", &claims.bh, &expected.bh),
+    ] {
+        if got != want {
+            return Err(format!("the receipt's {what} does not match the exchange"));
+        }
+    }
+    if claims.status != expected.status {
+        return Err("the receipt's status does not match the exchange".into());
+    }
+    if (claims.iat - unix_now()).abs() > MAX_LIFETIME_SECS {
+        return Err("the receipt's time is not now".into());
+    }
+    Ok(claims)
 }
 
 /// Decodes header and payload without verifying, to choose the key and name the algorithm.

@@ -28,6 +28,8 @@ pub struct NewExchange {
     pub scopes: Vec<String>,
     pub corporate_number: Option<String>,
     pub error_code: Option<String>,
+    pub receipt: Option<String>,
+    pub client_addr: Option<String>,
 }
 
 pub struct ExchangeLog {
@@ -79,6 +81,8 @@ impl ExchangeLog {
             prev_hash: head.1.clone(),
             hash: String::new(),
             shipped: false,
+            receipt: e.receipt,
+            client_addr: e.client_addr,
         };
         record.hash = record_hash(&record);
         let active = exchange_record::ActiveModel {
@@ -102,6 +106,8 @@ impl ExchangeLog {
             prev_hash: Set(record.prev_hash.clone()),
             hash: Set(record.hash.clone()),
             shipped: Set(false),
+            receipt: Set(record.receipt.clone()),
+            client_addr: Set(record.client_addr.clone()),
         };
         exchange_record::Entity::insert(active)
             .exec(&self.db)
@@ -140,9 +146,10 @@ impl ExchangeLog {
 }
 
 /// SHA-256 (hex) over the record's fields in a fixed order, chained to the previous record's hash.
-/// `shipped` is delivery state, not evidence, and is left out.
+/// `shipped` is delivery state, not evidence, and is left out. The later columns (receipt, client
+/// address) are appended only when set, so records written before them keep their hashes.
 pub fn record_hash(r: &exchange_record::Model) -> String {
-    let canonical = serde_json::json!([
+    let mut canonical = serde_json::json!([
         r.seq,
         r.request_id,
         r.time,
@@ -162,6 +169,12 @@ pub fn record_hash(r: &exchange_record::Model) -> String {
         r.error_code,
         r.prev_hash,
     ]);
+    if r.receipt.is_some() || r.client_addr.is_some() {
+        if let Some(items) = canonical.as_array_mut() {
+            items.push(serde_json::json!(r.receipt));
+            items.push(serde_json::json!(r.client_addr));
+        }
+    }
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 

@@ -1,11 +1,16 @@
-//! Provider side: verifies the caller's token offline, applies the access list and scopes, answers from the dataset.
+//! Provider side: verifies the caller's token offline, applies the approval (access, scopes, rate limit,
+//! consent) from the bundle, answers from the dataset, and signs a receipt of the answer.
 
-use super::{NodeState, exchange_log::NewExchange};
-use crate::{api_error::ApiError, dataset, jst};
+use super::{NodeState, edge::ClientAddr, exchange_log::NewExchange};
+use crate::{
+    api_error::ApiError,
+    bundle::{self, store::Unusable},
+    dataset, jst, token,
+};
 use axum::{
-    Json,
+    Extension,
     extract::{Path, State},
-    http::{HeaderMap, StatusCode, Uri},
+    http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
     response::{IntoResponse, Response},
 };
 use renkei_standard::CorporateNumber;
@@ -16,6 +21,7 @@ pub async fn get_corporation(
     Path(number): Path<String>,
     uri: Uri,
     headers: HeaderMap,
+    client: Option<Extension<ClientAddr>>,
 ) -> Response {
     let started = Instant::now();
     let path = uri
@@ -36,13 +42,17 @@ pub async fn get_corporation(
         api: provider.api.name.clone(),
         method: "GET".to_owned(),
         path: path.clone(),
+        client_addr: client.and_then(|c| c.0.0).map(|a| a.to_string()),
         ..Default::default()
     };
     let bearer = crate::token::bearer(&headers);
-    let (status, body) = match answer(&state, bearer, &number, &path, &mut entry).await {
+    let mut retry_after = None;
+    let (status, body) = match answer(&state, bearer, &number, &path, &mut entry, &mut retry_after)
+        .await
+    {
         Ok(body) => (StatusCode::OK, body),
         Err(e) => {
-            if e.status == StatusCode::UNAUTHORIZED || e.status == StatusCode::FORBIDDEN {
+            if e.status != StatusCode::NOT_FOUND && e.status != StatusCode::BAD_REQUEST {
                 let requester = if entry.requester.is_empty() {
                     "(unauthenticated)"
                 } else {
@@ -59,11 +69,69 @@ pub async fn get_corporation(
     entry.bytes_out = bytes.len() as u64;
     entry.latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     let request_id = entry.request_id.clone();
+    let receipt = token::sign_receipt(
+        &state.key,
+        &token::ReceiptClaims {
+            iss: state.config.client_id.clone(),
+            aud: entry.requester.clone(),
+            rid: request_id.clone(),
+            bh: token::body_hash(&bytes),
+            status: status.as_u16(),
+            iat: token::unix_now(),
+        },
+    );
+    entry.receipt = Some(receipt.clone());
     if let Err(e) = state.log.append(entry).await {
         // An exchange that cannot be logged is not served: the log is evidence.
         return ApiError::internal(format!("exchange log: {e}")).into_response();
     }
-    (status, [("x-request-id", request_id)], Json(body)).into_response()
+    let mut response = (status, bytes).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    for (name, value) in [("x-request-id", request_id), (token::RECEIPT_HEADER, receipt)] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            headers.insert(name, v);
+        }
+    }
+    if let Some(secs) = retry_after
+        && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+    {
+        headers.insert(header::RETRY_AFTER, v);
+    }
+    response
+}
+
+/// What an approval lets a caller do, from the bundle (or the TOML list without a portal).
+struct Grant {
+    scopes: Vec<String>,
+    api_scopes: Vec<String>,
+    rate_limit_per_minute: Option<u32>,
+    consent_required: bool,
+}
+
+/// With a portal trust anchor the node serves only on a valid bundle: none or an expired one fails closed.
+pub(crate) fn usable_bundle(
+    state: &NodeState,
+) -> Result<Option<Arc<bundle::store::Installed>>, ApiError> {
+    let Some(store) = state.bundle.as_ref() else {
+        return Ok(None);
+    };
+    match store.usable(bundle::unix_now()) {
+        Ok(b) => Ok(Some(b)),
+        Err(Unusable::Missing) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "bundle_missing",
+            "this node has no configuration bundle from its portal yet and refuses every exchange",
+        )),
+        Err(Unusable::Expired(at)) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "bundle_expired",
+            format!(
+                "this node's configuration bundle expired {} s ago and the portal has not renewed it: every exchange is refused until it does",
+                bundle::unix_now() - at
+            ),
+        )),
+    }
 }
 
 async fn answer(
@@ -72,12 +140,14 @@ async fn answer(
     number: &str,
     path: &str,
     entry: &mut NewExchange,
+    retry_after: &mut Option<u64>,
 ) -> Result<serde_json::Value, ApiError> {
     let provider = state
         .config
         .provider
         .as_ref()
         .ok_or_else(|| ApiError::internal("not a provider"))?;
+    let bundle = usable_bundle(state)?;
     let verifier = state
         .verifier
         .as_ref()
@@ -94,34 +164,74 @@ async fn answer(
     entry.scopes = claims.scopes.clone();
 
     // Deny by default: the caller needs an approval, and every scope it asks for must be granted.
-    let client = provider
-        .clients
-        .iter()
-        .find(|c| c.client_id == claims.iss)
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::FORBIDDEN,
-                "not_authorized",
-                format!(
-                    "{} has no approved application for {}",
-                    claims.iss, provider.api.name
-                ),
-            )
-        })?;
+    let not_authorized = || {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not_authorized",
+            format!(
+                "{} has no approved application for {}",
+                claims.iss, provider.api.name
+            ),
+        )
+    };
+    let grant = match &bundle {
+        Some(b) => {
+            let b = &b.bundle;
+            let app = b
+                .application(&claims.iss, &state.config.client_id, &provider.api.name)
+                .ok_or_else(not_authorized)?;
+            let api = b.api(&provider.api.name);
+            Grant {
+                scopes: app.scopes.clone(),
+                api_scopes: api
+                    .map(|a| a.scopes.clone())
+                    .unwrap_or_else(|| provider.api.scopes.clone()),
+                rate_limit_per_minute: Some(app.rate_limit_per_minute),
+                consent_required: api.is_some_and(|a| a.consent_required),
+            }
+        }
+        None => {
+            let client = provider
+                .clients
+                .iter()
+                .find(|c| c.client_id == claims.iss)
+                .ok_or_else(not_authorized)?;
+            Grant {
+                scopes: client.scopes.clone(),
+                api_scopes: provider.api.scopes.clone(),
+                rate_limit_per_minute: None,
+                consent_required: false,
+            }
+        }
+    };
     let scopes: Vec<String> = if claims.scopes.is_empty() {
-        client.scopes.clone()
+        grant.scopes.clone()
     } else {
         claims.scopes.clone()
     };
     if let Some(missing) = scopes
         .iter()
-        .find(|s| !client.scopes.contains(s) || !provider.api.scopes.contains(s))
+        .find(|s| !grant.scopes.contains(s) || !grant.api_scopes.contains(s))
     {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "scope_not_granted",
             format!(
                 "scope {missing:?} is not granted to {} for {}",
+                claims.iss, provider.api.name
+            ),
+        ));
+    }
+    if let Some(rate) = grant.rate_limit_per_minute
+        && let Err(wait) = state.limits.check(&claims.iss, &provider.api.name, rate)
+    {
+        let secs = super::rate_limit::retry_after_secs(wait);
+        *retry_after = Some(secs);
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!(
+                "{} may call {} {rate} times a minute; retry after {secs} s",
                 claims.iss, provider.api.name
             ),
         ));
@@ -134,6 +244,31 @@ async fn answer(
         )
     })?;
     entry.corporate_number = Some(number.as_str().to_owned());
+    if grant.consent_required {
+        let today = jst::now_rfc3339().get(..10).unwrap_or_default().to_owned();
+        let consented = bundle.as_ref().is_some_and(|b| {
+            b.bundle.prior_consents.iter().any(|c| {
+                c.corporate_number == number.as_str()
+                    && c.requester == claims.iss
+                    && c.api == provider.api.name
+                    && c.until.as_str() >= today.as_str()
+                    && scopes.iter().all(|s| c.scopes.contains(s))
+            })
+        });
+        if !consented {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "consent_required",
+                format!(
+                    "{} requires the corporation's consent: {number} has given {} no prior consent for {} with scopes {}",
+                    provider.api.name,
+                    claims.iss,
+                    provider.api.name,
+                    scopes.join(" ")
+                ),
+            ));
+        }
+    }
     let found = dataset::find(&state.db, &provider.api.dataset, number.as_str())
         .await
         .map_err(ApiError::internal)?

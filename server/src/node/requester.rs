@@ -19,8 +19,8 @@ use serde::Deserialize;
 use std::{sync::Arc, time::Instant};
 
 /// A call the local system asked for, whichever interface it used.
-struct Outbound<'a> {
-    provider: &'a KnownProvider,
+struct Outbound {
+    provider: KnownProvider,
     method: String,
     path: String,
     scopes: Vec<String>,
@@ -98,13 +98,39 @@ pub async fn send_request(
     .await
 }
 
-fn find_provider<'a>(state: &'a NodeState, client_id: &str) -> Option<&'a KnownProvider> {
+/// The provider nodes this node may call: with a bundle, the nodes for whose APIs it holds an
+/// approved application; without a portal, the configured list.
+fn known_providers(state: &NodeState) -> Vec<KnownProvider> {
+    if let Some(store) = state.bundle.as_ref() {
+        let Some(current) = store.current() else {
+            return Vec::new();
+        };
+        let b = &current.bundle;
+        return b
+            .nodes
+            .iter()
+            .filter(|n| {
+                b.applications
+                    .iter()
+                    .any(|a| a.requester == state.config.client_id && a.provider == n.client_id)
+            })
+            .map(|n| KnownProvider {
+                client_id: n.client_id.clone(),
+                endpoint: n.endpoint.clone(),
+            })
+            .collect();
+    }
     state
         .config
         .requester
-        .as_ref()?
-        .providers
-        .iter()
+        .as_ref()
+        .map(|r| r.providers.clone())
+        .unwrap_or_default()
+}
+
+fn find_provider(state: &NodeState, client_id: &str) -> Option<KnownProvider> {
+    known_providers(state)
+        .into_iter()
         .find(|p| p.client_id == client_id)
 }
 
@@ -150,7 +176,7 @@ async fn authenticate(state: &NodeState, headers: &HeaderMap) -> Result<String, 
 }
 
 /// Parses the gBizConnect form: `call_api`, `client_id`, `method`, `scope` (unknown fields ignored).
-fn parse_jizen<'a>(state: &'a NodeState, body: &[u8]) -> Result<Outbound<'a>, ApiError> {
+fn parse_jizen(state: &NodeState, body: &[u8]) -> Result<Outbound, ApiError> {
     if body.is_empty() {
         return Err(ApiError::bad_request("no_body", "No Request Body."));
     }
@@ -203,12 +229,7 @@ fn parse_jizen<'a>(state: &'a NodeState, body: &[u8]) -> Result<Outbound<'a>, Ap
     let scopes = field("scope")
         .map(|s| s.split_whitespace().map(str::to_owned).collect())
         .unwrap_or_default();
-    let providers = state
-        .config
-        .requester
-        .as_ref()
-        .map(|r| r.providers.as_slice())
-        .unwrap_or_default();
+    let providers = known_providers(state);
 
     let (provider, path) = match field("client_id") {
         Some(client_id) => {
@@ -221,7 +242,7 @@ fn parse_jizen<'a>(state: &'a NodeState, body: &[u8]) -> Result<Outbound<'a>, Ap
                     ),
                 ));
             }
-            let provider = providers.iter().find(|p| p.client_id == client_id).ok_or_else(|| {
+            let provider = providers.into_iter().find(|p| p.client_id == client_id).ok_or_else(|| {
                 ApiError::bad_request(
                     "unknown_client_id",
                     "This parameter[client_id] is not included in Config File(authorized_server_list).",
@@ -241,7 +262,7 @@ fn parse_jizen<'a>(state: &'a NodeState, body: &[u8]) -> Result<Outbound<'a>, Ap
             })?;
             let origin = url.origin().ascii_serialization();
             let provider = providers
-                .iter()
+                .into_iter()
                 .find(|p| reqwest::Url::parse(&p.endpoint).map(|e| e.origin().ascii_serialization() == origin).unwrap_or(false))
                 .ok_or_else(|| {
                     ApiError::bad_request(
@@ -308,7 +329,7 @@ const MAX_PATH_BYTES: usize = 2048;
 
 /// The provider URL for a call, and the path exactly as it will travel (percent-encoded), which is what
 /// the token signs and what the provider node compares.
-fn provider_url(call: &Outbound<'_>) -> Result<(reqwest::Url, String), ApiError> {
+fn provider_url(call: &Outbound) -> Result<(reqwest::Url, String), ApiError> {
     let joined = format!(
         "{}{}",
         call.provider.endpoint.trim_end_matches('/'),
@@ -327,11 +348,30 @@ fn provider_url(call: &Outbound<'_>) -> Result<(reqwest::Url, String), ApiError>
         Some(q) => format!("{}?{q}", url.path()),
         None => url.path().to_owned(),
     };
+    // The provider node matches and checks the canonical path; sign and send exactly that.
+    let wire_path = super::path::normalise_path_and_query(&wire_path).map_err(|e| {
+        ApiError::bad_request(e.code(), format!("The path {:?}: {e}.", clip(&call.path)))
+    })?;
+    let mut url = url;
+    match wire_path.split_once('?') {
+        Some((p, q)) => {
+            url.set_path(p);
+            url.set_query(Some(q));
+        }
+        None => url.set_path(&wire_path),
+    }
     Ok((url, wire_path))
 }
 
-async fn forward(state: &NodeState, call: Outbound<'_>) -> Response {
+async fn forward(state: &NodeState, call: Outbound) -> Response {
     let started = Instant::now();
+    let bundle = match super::provider::usable_bundle(state) {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::warn!(code = %e.code, "request refused: no valid bundle");
+            return e.into_response();
+        }
+    };
     let (url, wire_path) = match provider_url(&call) {
         Ok(u) => u,
         Err(e) => return e.into_response(),
@@ -375,11 +415,17 @@ async fn forward(state: &NodeState, call: Outbound<'_>) -> Response {
         .header(header::ACCEPT, "application/json")
         .send()
         .await;
-    let (status, body, content_type) = match result {
+    let mut receipt = None;
+    let (mut status, mut body, mut content_type) = match result {
         Ok(response) => {
             let status =
                 StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
             let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
+            receipt = response
+                .headers()
+                .get(token::RECEIPT_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
             match response.bytes().await {
                 Ok(bytes) => (status, bytes, content_type),
                 Err(e) => bad_gateway(&call, e),
@@ -387,6 +433,63 @@ async fn forward(state: &NodeState, call: Outbound<'_>) -> Response {
         }
         Err(e) => bad_gateway(&call, e),
     };
+    // With a bundle the provider's key is known: an answer without a valid receipt is not passed on.
+    if let Some(b) = &bundle
+        && status != StatusCode::BAD_GATEWAY
+    {
+        let key = b
+            .bundle
+            .node(&call.provider.client_id)
+            .map(|n| n.public_key.clone())
+            .unwrap_or_default();
+        let expected = token::ReceiptClaims {
+            iss: call.provider.client_id.clone(),
+            aud: state.config.client_id.clone(),
+            rid: request_id.clone(),
+            bh: token::body_hash(&body),
+            status: status.as_u16(),
+            iat: 0,
+        };
+        let checked = match receipt.as_deref() {
+            Some(r) => token::verify_receipt(r, &key, &expected).map(|_| ()),
+            None => Err("the answer carries no receipt".to_owned()),
+        };
+        // A refusal the provider issued before identifying us is receipted to nobody; accept that
+        // only for error answers, which carry no data.
+        let checked = match checked {
+            Err(_) if !status.is_success() => receipt
+                .as_deref()
+                .ok_or_else(|| "the answer carries no receipt".to_owned())
+                .and_then(|r| {
+                    token::verify_receipt(
+                        r,
+                        &key,
+                        &token::ReceiptClaims {
+                            aud: String::new(),
+                            ..expected.clone()
+                        },
+                    )
+                    .map(|_| ())
+                }),
+            other => other,
+        };
+        if let Err(reason) = checked {
+            tracing::warn!(code = "receipt_invalid", provider = %call.provider.client_id, %reason, "provider answer refused");
+            let error = ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "receipt_invalid",
+                format!(
+                    "Bad Gateway: the answer of provider node {} is not covered by a valid receipt ({reason})",
+                    call.provider.client_id
+                ),
+            );
+            status = error.status;
+            body = Bytes::from(error.body().to_string());
+            content_type = None;
+            receipt = None;
+        }
+    }
+    entry.receipt = receipt;
     entry.status = status.as_u16();
     entry.bytes_in = body.len() as u64;
     entry.latency_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -414,7 +517,7 @@ async fn forward(state: &NodeState, call: Outbound<'_>) -> Response {
     response
 }
 
-fn bad_gateway(call: &Outbound<'_>, e: reqwest::Error) -> (StatusCode, Bytes, Option<HeaderValue>) {
+fn bad_gateway(call: &Outbound, e: reqwest::Error) -> (StatusCode, Bytes, Option<HeaderValue>) {
     tracing::warn!(provider = %call.provider.client_id, error = %e, "provider node unreachable");
     let error = ApiError::new(
         StatusCode::BAD_GATEWAY,

@@ -1,12 +1,14 @@
 //! Schema migrations, the same for SQLite and PostgreSQL. Append new migrations; never edit applied ones.
 
+mod m0002_trust;
+
 use sea_orm_migration::{prelude::*, schema::*};
 
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(InitialSchema)]
+        vec![Box::new(InitialSchema), Box::new(m0002_trust::Migration)]
     }
 }
 

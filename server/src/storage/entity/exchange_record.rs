@@ -29,6 +29,12 @@ pub struct Model {
     pub prev_hash: String,
     pub hash: String,
     pub shipped: bool,
+    /// The provider's signed receipt (JWS over request id, body hash, time), kept by the requester.
+    #[serde(default)]
+    pub receipt: Option<String>,
+    /// The caller's address as the provider saw it (the socket, or a trusted proxy's X-Forwarded-For).
+    #[serde(default)]
+    pub client_addr: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
