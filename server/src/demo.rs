@@ -41,6 +41,16 @@ pub struct DemoOptions {
     /// NTA files loaded in order on first start.
     pub inputs: Vec<PathBuf>,
     pub site_root: PathBuf,
+    /// Where the three components keep their data; `None`: SQLite files in `data_dir`.
+    pub databases: Option<DemoDatabases>,
+}
+
+/// Database URLs of the demo's components (e.g. three PostgreSQL databases).
+#[derive(Clone, Debug)]
+pub struct DemoDatabases {
+    pub portal: String,
+    pub provider: String,
+    pub requester: String,
 }
 
 impl DemoOptions {
@@ -61,6 +71,7 @@ impl DemoOptions {
                 repo.join("demo/data/nta_sabun_20210714.utf8.csv"),
             ],
             site_root: target.join("site"),
+            databases: None,
         }
     }
 }
@@ -124,12 +135,17 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
     let credentials = system_credentials(&dir.join("requester-system.json"))?;
     let provider_key_file = dir.join("provider.key.pem");
     let requester_key_file = dir.join("requester.key.pem");
+    let databases = options.databases.clone().unwrap_or_else(|| DemoDatabases {
+        portal: storage::sqlite_url(&dir.join("portal.db")),
+        provider: storage::sqlite_url(&dir.join("provider.db")),
+        requester: storage::sqlite_url(&dir.join("requester.db")),
+    });
     let provider_key = NodeKey::load_or_generate(&provider_key_file)?;
     let requester_key = NodeKey::load_or_generate(&requester_key_file)?;
 
     let portal = PortalState::open(PortalConfig {
         listen: portal_listener.local_addr()?.to_string(),
-        database_url: storage::sqlite_url(&dir.join("portal.db")),
+        database_url: databases.portal,
         key_file: dir.join("portal.key.pem"),
         site_root: options.site_root.clone(),
     })
@@ -165,7 +181,7 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
         client_id: PROVIDER_ID.to_owned(),
         organisation: "国税庁データ提供者 (demo provider)".to_owned(),
         listen: provider_listener.local_addr()?.to_string(),
-        database_url: storage::sqlite_url(&dir.join("provider.db")),
+        database_url: databases.provider,
         key_file: provider_key_file,
         portal_url: Some(portal_url.clone()),
         provider: Some(ProviderConfig {
@@ -187,7 +203,7 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
         client_id: REQUESTER_ID.to_owned(),
         organisation: "補助金申請システム (demo requester)".to_owned(),
         listen: requester_listener.local_addr()?.to_string(),
-        database_url: storage::sqlite_url(&dir.join("requester.db")),
+        database_url: databases.requester,
         key_file: requester_key_file,
         portal_url: Some(portal_url.clone()),
         provider: None,

@@ -2,6 +2,7 @@
 
 pub mod entity;
 pub mod migration;
+pub mod scratch;
 
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 use sea_orm_migration::MigratorTrait;
@@ -90,11 +91,40 @@ mod tests {
         assert_eq!(redact("sqlite://x.db?mode=rwc"), "sqlite://x.db?mode=rwc");
     }
 
-    #[tokio::test]
-    async fn migrations_run_twice_on_sqlite() {
-        let db = open("sqlite::memory:").await.expect("first open");
-        migration::Migrator::up(&db, None)
+    async fn migrations_run_twice(db: scratch::ScratchDatabase) {
+        let conn = open(&db.url).await.expect("first open");
+        migration::Migrator::up(&conn, None)
             .await
             .expect("idempotent");
+        let applied: Vec<String> = migration::Migrator::get_applied_migrations(&conn)
+            .await
+            .expect("migration table")
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect();
+        let known: Vec<String> = migration::Migrator::migrations()
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect();
+        assert_eq!(applied, known, "{}", db.backend);
+        let schema = sea_orm_migration::SchemaManager::new(&conn);
+        for table in [
+            "dataset",
+            "dataset_source",
+            "corporation_record",
+            "dataset_reject",
+            "exchange_record",
+            "portal_exchange",
+            "portal_api",
+            "portal_node",
+        ] {
+            assert!(
+                schema.has_table(table).await.expect("has_table"),
+                "{table} on {}",
+                db.backend
+            );
+        }
     }
+
+    crate::on_each_backend!(migrations_run_twice);
 }

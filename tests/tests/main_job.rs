@@ -2,8 +2,9 @@
 //! plugin from the real NTA files → standard data; refused tokens; both nodes' logs reach the portal.
 
 use renkei::{
-    demo::{self, Demo, DemoOptions},
+    demo::{self, Demo, DemoDatabases, DemoOptions},
     keys::NodeKey,
+    storage::scratch::{self, ScratchDatabase},
     token::{self, RequestClaims, TokenRequest},
 };
 use serde_json::{Value, json};
@@ -19,6 +20,35 @@ struct TestDemo {
     demo: Demo,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
+    /// PostgreSQL databases when the suite runs there; left for `scripts/postgres.sh` to drop (a static
+    /// is never dropped).
+    _databases: Vec<ScratchDatabase>,
+}
+
+/// `RENKEI_TEST_MAIN_JOB_BACKEND=postgres` runs the whole suite with the portal and both nodes on
+/// PostgreSQL (`RENKEI_TEST_POSTGRES_URL`); `scripts/test.sh` runs it once that way.
+async fn postgres_databases() -> Option<(DemoDatabases, Vec<ScratchDatabase>)> {
+    match std::env::var("RENKEI_TEST_MAIN_JOB_BACKEND").as_deref() {
+        Ok("postgres") => {}
+        Ok("sqlite") | Err(_) => return None,
+        Ok(other) => panic!("RENKEI_TEST_MAIN_JOB_BACKEND={other:?}: use sqlite or postgres"),
+    }
+    let server = std::env::var(scratch::POSTGRES_ENV).unwrap_or_else(|_| {
+        panic!(
+            "RENKEI_TEST_MAIN_JOB_BACKEND=postgres needs {}",
+            scratch::POSTGRES_ENV
+        )
+    });
+    let mut dbs = Vec::new();
+    for _ in 0..3 {
+        dbs.push(ScratchDatabase::create_on(&server).await);
+    }
+    let urls = DemoDatabases {
+        portal: dbs[0].url.clone(),
+        provider: dbs[1].url.clone(),
+        requester: dbs[2].url.clone(),
+    };
+    Some((urls, dbs))
 }
 
 /// One demo per test binary (loading the dataset through the plugin is the slow part), served by one
@@ -47,11 +77,18 @@ async fn demo() -> Arc<TestDemo> {
             "{} is missing: run scripts/build-plugins.sh first (scripts/test.sh does)",
             options.plugin.display()
         );
+        let mut databases = Vec::new();
+        if let Some((urls, dbs)) = postgres_databases().await {
+            eprintln!("main job on PostgreSQL");
+            options.databases = Some(urls);
+            databases = dbs;
+        }
         let demo = demo::start(options).await.expect("demo starts");
         Arc::new(TestDemo {
             demo,
             http: reqwest::Client::new(),
             _dir: dir,
+            _databases: databases,
         })
     })
     .await
