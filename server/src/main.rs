@@ -121,13 +121,13 @@ enum BenchCommand {
 }
 
 fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "renkei=info,warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let subscriber = renkei::observability::subscriber(
+        renkei::observability::LogFormat::from_env(),
+        std::io::stderr,
+    );
+    if tracing::subscriber::set_global_default(subscriber).is_err() {
+        eprintln!("warning: a log subscriber was already installed");
+    }
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,

@@ -97,6 +97,7 @@ pub struct NodeState {
     pub verifier: Option<Verifier>,
     pub http: reqwest::Client,
     pub basic_auth: crate::password::VerifiedCache,
+    pub metrics: Arc<crate::observability::Metrics>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +121,7 @@ impl NodeState {
     pub async fn open(config: NodeConfig) -> Result<Arc<NodeState>, NodeError> {
         let key = NodeKey::load_or_generate(&config.key_file)?;
         let db = crate::storage::open(&config.database_url).await?;
+        let config_id = config.client_id.clone();
         let log = ExchangeLog::open(db.clone()).await?;
         let verifier = match &config.provider {
             Some(p) => Some(Verifier::new(
@@ -142,14 +144,21 @@ impl NodeState {
             verifier,
             http,
             basic_auth: Default::default(),
+            metrics: Arc::new(crate::observability::Metrics::new("node", &config_id)),
         }))
     }
 }
 
-/// All routes of a node: the provider API when configured, the requester API when configured, health.
+/// All routes of a node: the provider API when configured, the requester API when configured, health,
+/// readiness and metrics.
 pub fn router(state: Arc<NodeState>) -> axum::Router {
     use axum::routing::{get, post};
-    let mut app = axum::Router::new().route("/healthcheck", get(|| async { "" }));
+    let mut app = axum::Router::new()
+        // gBizConnect's health check: an empty 200.
+        .route("/healthcheck", get(|| async { "" }))
+        .route("/healthz", get(crate::observability::healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics));
     if state.config.provider.is_some() {
         app = app.route("/v1/corporations/{number}", get(provider::get_corporation));
     }
@@ -166,8 +175,29 @@ pub fn router(state: Arc<NodeState>) -> axum::Router {
                 "Not Found",
             )
         })
-        .with_state(state);
-    crate::api_error::api_layers(app)
+        .with_state(state.clone());
+    crate::observability::layer(crate::api_error::api_layers(app), state.metrics.clone())
+}
+
+async fn readyz(
+    axum::extract::State(state): axum::extract::State<Arc<NodeState>>,
+) -> Result<axum::Json<serde_json::Value>, crate::api_error::ApiError> {
+    crate::observability::readiness(&state.db).await
+}
+
+async fn metrics(
+    axum::extract::State(state): axum::extract::State<Arc<NodeState>>,
+) -> axum::response::Response {
+    match state.log.backlog().await {
+        Ok(n) => {
+            state
+                .metrics
+                .log_backlog
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot count the exchange-log backlog"),
+    }
+    crate::observability::metrics_response(&state.metrics)
 }
 
 /// Binds the node's listener and serves it until the process stops; returns the bound address.

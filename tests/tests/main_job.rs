@@ -539,3 +539,73 @@ fn expected_1010001072706() -> Value {
         }
     })
 }
+
+/// The value of the sample whose line starts with `series` (name and labels, exactly).
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[test]
+fn the_components_report_health_and_metrics_of_the_exchange() {
+    run(|t| async move {
+        let (status, body) = t.corporation("1010001072706").await;
+        assert_eq!(status, 200, "{body}");
+        let info = &t.demo.info;
+        for base in [
+            &info.portal_url,
+            &info.requester_node_url,
+            &info.provider_node_url,
+        ] {
+            for (path, expected) in [
+                ("/healthz", json!({"status": "ok"})),
+                (
+                    "/readyz",
+                    json!({"status": "ready", "checks": {"database": "ok"}}),
+                ),
+            ] {
+                let response = t.http.get(format!("{base}{path}")).send().await.unwrap();
+                assert_eq!(response.status().as_u16(), 200, "{base}{path}");
+                assert_eq!(response.json::<Value>().await.unwrap(), expected);
+            }
+        }
+        let metrics = |base: String| {
+            let http = t.http.clone();
+            async move {
+                http.get(format!("{base}/metrics"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap()
+            }
+        };
+        let provider = metrics(info.provider_node_url.clone()).await;
+        let served = sample(
+            &provider,
+            r#"renkei_http_requests_total{component="node",instance_id="nta-provider",route="/v1/corporations/{number}",method="GET",status="200"}"#,
+        );
+        assert!(served.is_some_and(|n| n >= 1.0), "{provider}");
+        // The demo's load converted both NTA files (4772 records) on this process's provider node.
+        let records = sample(
+            &provider,
+            r#"renkei_plugin_records_total{component="node",instance_id="nta-provider"}"#,
+        );
+        assert!(records.is_some_and(|n| n >= 4772.0), "{provider}");
+        let requester = metrics(info.requester_node_url.clone()).await;
+        let asked = sample(
+            &requester,
+            r#"renkei_http_requests_total{component="node",instance_id="grant-requester",route="/v1/reception_jizen",method="POST",status="200"}"#,
+        );
+        assert!(asked.is_some_and(|n| n >= 1.0), "{requester}");
+        assert!(
+            sample(
+                &requester,
+                r#"renkei_exchange_log_backlog_records{component="node",instance_id="grant-requester"}"#
+            )
+            .is_some(),
+            "{requester}"
+        );
+    });
+}

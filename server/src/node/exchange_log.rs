@@ -120,6 +120,15 @@ impl ExchangeLog {
             .await
     }
 
+    /// How many records wait for delivery to the portal.
+    pub async fn backlog(&self) -> Result<u64, DbErr> {
+        use sea_orm::PaginatorTrait;
+        exchange_record::Entity::find()
+            .filter(exchange_record::Column::Shipped.eq(false))
+            .count(&self.db)
+            .await
+    }
+
     pub async fn mark_shipped(&self, up_to_seq: i64) -> Result<(), DbErr> {
         exchange_record::Entity::update_many()
             .col_expr(exchange_record::Column::Shipped, Expr::value(true))
