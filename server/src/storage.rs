@@ -25,6 +25,18 @@ pub fn sqlite_url(path: &Path) -> String {
 
 /// Opens a database by URL and brings its schema up to date.
 pub async fn open(url: &str) -> Result<DatabaseConnection, StorageError> {
+    let db = connect(url).await?;
+    migration::Migrator::up(&db, None)
+        .await
+        .map_err(|source| StorageError::Migrate {
+            url: redact(url),
+            source,
+        })?;
+    Ok(db)
+}
+
+/// Connects without touching the schema (audits and exports read a database as it is).
+pub async fn connect(url: &str) -> Result<DatabaseConnection, StorageError> {
     // An SQLite file that does not exist yet is created (the embedded default), unless the URL says otherwise.
     let url = &if url.starts_with("sqlite://") && !url.contains("mode=") {
         format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
@@ -50,12 +62,6 @@ pub async fn open(url: &str) -> Result<DatabaseConnection, StorageError> {
         )
         .await?;
     }
-    migration::Migrator::up(&db, None)
-        .await
-        .map_err(|source| StorageError::Migrate {
-            url: redact(url),
-            source,
-        })?;
     Ok(db)
 }
 

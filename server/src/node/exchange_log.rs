@@ -1,5 +1,7 @@
 //! A node's exchange log: append-only, hash-chained records, shipped to the portal in order.
 
+pub mod audit;
+
 use crate::{jst, storage::entity::exchange_record};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
@@ -136,6 +138,26 @@ impl ExchangeLog {
             .exec(&self.db)
             .await?;
         Ok(())
+    }
+
+    /// Every record in chain order (for `renkei log verify` / `export`), read in pages.
+    pub async fn all_records(
+        db: &DatabaseConnection,
+    ) -> Result<Vec<exchange_record::Model>, DbErr> {
+        let mut out = Vec::new();
+        loop {
+            let last = out.last().map_or(0, |r: &exchange_record::Model| r.seq);
+            let page = exchange_record::Entity::find()
+                .filter(exchange_record::Column::Seq.gt(last))
+                .order_by_asc(exchange_record::Column::Seq)
+                .limit(10_000)
+                .all(db)
+                .await?;
+            if page.is_empty() {
+                return Ok(out);
+            }
+            out.extend(page);
+        }
     }
 
     /// Newest first.
