@@ -2,7 +2,7 @@
 # Installs what building and testing renkei needs and a fresh machine lacks; does nothing when present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# --no-browser: only what building and running needs (the demo), not the browser-test tools.
+# --no-browser: only what building and running needs (the demo), not the test tools (Chromium, PostgreSQL).
 browser=yes
 [ "${1:-}" = "--no-browser" ] && browser=no
 
@@ -21,6 +21,18 @@ if ! command -v chromium >/dev/null 2>&1; then
     apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
   else
     echo "setup: Chromium is missing; install Debian's package: sudo apt-get install chromium" >&2
+    exit 1
+  fi
+fi
+
+# PostgreSQL: the storage tests and one main-job run use a real server (scripts/postgres.sh starts it).
+if ! command -v pg_ctlcluster >/dev/null 2>&1 || [ -z "$(ls /usr/lib/postgresql 2>/dev/null)" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "setup: PostgreSQL is missing; install Debian's package: sudo apt-get install postgresql" >&2
     exit 1
   fi
 fi

@@ -51,7 +51,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body())).into_response()
+        let mut response = (self.status, Json(self.body())).into_response();
+        // For the metrics layer, which counts errors by code without parsing bodies.
+        response
+            .extensions_mut()
+            .insert(crate::observability::ErrorCode(self.code));
+        response
     }
 }
 

@@ -210,10 +210,14 @@ async fn load_source(
     let report = conversion
         .await
         .map_err(|e| input_error(e.to_string()))?
-        .map_err(|source| DatasetError::Plugin {
-            path: shown.clone(),
-            source,
+        .map_err(|source| {
+            crate::observability::record_failed_conversion();
+            DatasetError::Plugin {
+                path: shown.clone(),
+                source,
+            }
         })?;
+    crate::observability::record_conversion(report.elapsed, records, rejects);
 
     if records == 0 {
         // A file that yields nothing is a wrong file (or a wrong plugin), never an empty dataset.

@@ -44,6 +44,16 @@ pub struct DemoOptions {
     pub bundle_lifetime_secs: i64,
     /// How often the nodes fetch their bundle.
     pub bundle_poll_ms: u64,
+    /// Where the three components keep their data; `None`: SQLite files in `data_dir`.
+    pub databases: Option<DemoDatabases>,
+}
+
+/// Database URLs of the demo's components (e.g. three PostgreSQL databases).
+#[derive(Clone, Debug)]
+pub struct DemoDatabases {
+    pub portal: String,
+    pub provider: String,
+    pub requester: String,
 }
 
 /// The demo's approval: the requester may call the NTA API this often.
@@ -69,6 +79,7 @@ impl DemoOptions {
             site_root: target.join("site"),
             bundle_lifetime_secs: portal::DEFAULT_BUNDLE_LIFETIME_SECS,
             bundle_poll_ms: 10_000,
+            databases: None,
         }
     }
 }
@@ -137,12 +148,17 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
     let admin_hash = crate::password::hash(&admin.password);
     let provider_key_file = dir.join("provider.key.pem");
     let requester_key_file = dir.join("requester.key.pem");
+    let databases = options.databases.clone().unwrap_or_else(|| DemoDatabases {
+        portal: storage::sqlite_url(&dir.join("portal.db")),
+        provider: storage::sqlite_url(&dir.join("provider.db")),
+        requester: storage::sqlite_url(&dir.join("requester.db")),
+    });
     let provider_key = NodeKey::load_or_generate(&provider_key_file)?;
     let requester_key = NodeKey::load_or_generate(&requester_key_file)?;
 
     let portal = PortalState::open(PortalConfig {
         listen: portal_listener.local_addr()?.to_string(),
-        database_url: storage::sqlite_url(&dir.join("portal.db")),
+        database_url: databases.portal,
         key_file: dir.join("portal.key.pem"),
         site_root: options.site_root.clone(),
         bundle_lifetime_secs: options.bundle_lifetime_secs,
@@ -189,7 +205,7 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
         client_id: PROVIDER_ID.to_owned(),
         organisation: "国税庁データ提供者 (demo provider)".to_owned(),
         listen: provider_listener.local_addr()?.to_string(),
-        database_url: storage::sqlite_url(&dir.join("provider.db")),
+        database_url: databases.provider,
         key_file: provider_key_file,
         portal_url: Some(portal_url.clone()),
         portal_public_key: Some(anchor.clone()),
@@ -212,7 +228,7 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
         client_id: REQUESTER_ID.to_owned(),
         organisation: "補助金申請システム (demo requester)".to_owned(),
         listen: requester_listener.local_addr()?.to_string(),
-        database_url: storage::sqlite_url(&dir.join("requester.db")),
+        database_url: databases.requester,
         key_file: requester_key_file,
         portal_url: Some(portal_url.clone()),
         portal_public_key: Some(anchor),

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod jst;
 pub mod keys;
 pub mod node;
+pub mod observability;
 pub mod password;
 pub mod plugin_host;
 pub mod portal;

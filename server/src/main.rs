@@ -68,6 +68,9 @@ enum Command {
     /// Benchmarks that print ratios against a reference measured in the same run.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// A node's exchange log: verify its hash chain, export it.
+    #[command(subcommand)]
+    Log(LogCommand),
     /// Print a node's public key (base64url, as the registry stores it), generating the key if missing.
     PublicKey {
         #[arg(long)]
@@ -137,6 +140,54 @@ enum DatasetCommand {
 }
 
 #[derive(Subcommand)]
+enum LogCommand {
+    /// Check a node's hash chain from its database or an export. Prints the verified head (exit 0), or
+    /// the first broken link with its seq and why: changed, replaced, removed, reordered, truncated
+    /// (exit 1). Exit 2: the input could not be read.
+    Verify {
+        /// The node's database (as in its configuration). Read as it is: no migration runs.
+        #[arg(long, required_unless_present = "file", conflicts_with = "file")]
+        database_url: Option<String>,
+        /// An export written by `renkei log export` (JSON lines).
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// A head known from elsewhere (an earlier run's output), `SEQ:HASH`: also detects records
+        /// removed from the end.
+        #[arg(long, value_name = "SEQ:HASH")]
+        expect_head: Option<String>,
+        /// Print the result as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write every record of a node's log, in chain order, as JSON lines.
+    Export {
+        #[arg(long, env = "RENKEI_DATABASE_URL")]
+        database_url: String,
+        /// Default: standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+}
+
+/// A command's own exit status; the command already printed why.
+#[derive(Debug)]
+struct Exit(u8);
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit status {}", self.0)
+    }
+}
+
+impl std::error::Error for Exit {}
+
+/// Prints an input error and turns it into exit status 2.
+fn unreadable(e: impl std::fmt::Display) -> anyhow::Error {
+    eprintln!("error: {e}");
+    Exit(2).into()
+}
+
+#[derive(Subcommand)]
 enum BenchCommand {
     /// NTA conversion: the WASM plugin against the same parser compiled natively.
     Convert {
@@ -173,13 +224,13 @@ async fn open_bundle_store(
 }
 
 fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "renkei=info,warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let subscriber = renkei::observability::subscriber(
+        renkei::observability::LogFormat::from_env(),
+        std::io::stderr,
+    );
+    if tracing::subscriber::set_global_default(subscriber).is_err() {
+        eprintln!("warning: a log subscriber was already installed");
+    }
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
@@ -190,10 +241,13 @@ fn main() -> std::process::ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
+        Err(e) => match e.downcast_ref::<Exit>() {
+            Some(Exit(code)) => std::process::ExitCode::from(*code),
+            None => {
+                eprintln!("error: {e:#}");
+                std::process::ExitCode::FAILURE
+            }
+        },
     }
 }
 
@@ -392,6 +446,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
+        Command::Log(LogCommand::Verify {
+            database_url,
+            file,
+            expect_head,
+            json,
+        }) => verify_log(database_url, file, expect_head, json).await,
+        Command::Log(LogCommand::Export {
+            database_url,
+            output,
+        }) => {
+            let db = storage::connect(&database_url).await.map_err(unreadable)?;
+            let records = node::exchange_log::ExchangeLog::all_records(&db)
+                .await
+                .map_err(unreadable)?;
+            let mut out: Box<dyn Write> = match &output {
+                Some(path) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(path)
+                        .with_context(|| format!("creating {}", path.display()))?,
+                )),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            };
+            for r in &records {
+                serde_json::to_writer(&mut out, r)?;
+                out.write_all(b"\n")?;
+            }
+            out.flush()?;
+            eprintln!("exported {} records", records.len());
+            Ok(())
+        }
         Command::PublicKey { key_file } => {
             println!(
                 "{}",
@@ -421,6 +504,66 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{report}");
             Ok(())
         }
+    }
+}
+
+async fn verify_log(
+    database_url: Option<String>,
+    file: Option<PathBuf>,
+    expect_head: Option<String>,
+    json: bool,
+) -> anyhow::Result<()> {
+    use renkei::node::exchange_log::{ExchangeLog, audit};
+    let expect_head = match expect_head.as_deref() {
+        None => None,
+        Some(text) => match text.split_once(':').map(|(s, h)| (s.parse::<i64>(), h)) {
+            Some((Ok(seq), hash)) if seq > 0 && !hash.is_empty() => Some((seq, hash.to_owned())),
+            _ => {
+                return Err(unreadable(format!(
+                    "--expect-head {text:?}: write SEQ:HASH, e.g. 42:9f86d0…"
+                )));
+            }
+        },
+    };
+    let records = match (database_url, file) {
+        (Some(url), _) => {
+            let db = storage::connect(&url).await.map_err(unreadable)?;
+            ExchangeLog::all_records(&db).await.map_err(unreadable)?
+        }
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| unreadable(format!("reading {}: {e}", path.display())))?;
+            audit::read_json_lines(&text)
+                .map_err(|e| unreadable(format!("{}: {e}", path.display())))?
+        }
+        (None, None) => return Err(unreadable("give --database-url or --file")),
+    };
+    let result = audit::audit(
+        &records,
+        expect_head.as_ref().map(|(seq, hash)| (*seq, hash.as_str())),
+    );
+    match (&result, json) {
+        (Ok(head), false) => println!(
+            "ok: {} records verified; head seq {} hash {}",
+            head.records, head.seq, head.hash
+        ),
+        (Ok(head), true) => println!(
+            "{}",
+            serde_json::json!({"verified": true, "records": head.records, "head": {"seq": head.seq, "hash": head.hash}})
+        ),
+        (Err(broken), false) => println!(
+            "broken at seq {} ({}): {broken}",
+            broken.seq(),
+            broken.kind()
+        ),
+        (Err(broken), true) => println!(
+            "{}",
+            serde_json::json!({"verified": false, "records": records.len(), "broken": {"seq": broken.seq(), "kind": broken.kind(), "message": broken.to_string()}})
+        ),
+    }
+    match result {
+        Ok(_) => Ok(()),
+        Err(_) => Err(Exit(1).into()),
     }
 }
 

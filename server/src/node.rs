@@ -147,6 +147,7 @@ pub struct NodeState {
     /// The installed configuration bundle, when the node has a portal trust anchor.
     pub bundle: Option<BundleStore>,
     pub limits: rate_limit::RateLimits,
+    pub metrics: Arc<crate::observability::Metrics>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -170,6 +171,7 @@ impl NodeState {
     pub async fn open(config: NodeConfig) -> Result<Arc<NodeState>, NodeError> {
         let key = NodeKey::load_or_generate(&config.key_file)?;
         let db = crate::storage::open(&config.database_url).await?;
+        let config_id = config.client_id.clone();
         let log = ExchangeLog::open(db.clone()).await?;
         let verifier = match &config.provider {
             Some(_) if config.portal_public_key.is_some() => {
@@ -207,6 +209,7 @@ impl NodeState {
             admin_auth: Default::default(),
             bundle,
             limits: Default::default(),
+            metrics: Arc::new(crate::observability::Metrics::new("node", &config_id)),
         };
         state.refresh_peers();
         Ok(Arc::new(state))
@@ -246,11 +249,16 @@ impl NodeState {
     }
 }
 
-/// All routes of a node: the provider API when configured, the requester API when configured, health.
+/// All routes of a node: the provider API when configured, the requester API when configured, health,
+/// readiness and metrics.
 pub fn router(state: Arc<NodeState>) -> axum::Router {
     use axum::routing::{get, post};
     let mut app = axum::Router::new()
+        // gBizConnect's health check: an empty 200.
         .route("/healthcheck", get(|| async { "" }))
+        .route("/healthz", get(crate::observability::healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .route("/admin/bundle", post(admin::install_bundle))
         .route("/admin/status", get(admin::status));
     if state.config.provider.is_some() {
@@ -270,13 +278,38 @@ pub fn router(state: Arc<NodeState>) -> axum::Router {
             )
         })
         .with_state(state.clone());
+    let metrics = state.metrics.clone();
     // The path is made canonical before routing, so the route matched is the path served.
     axum::Router::new()
-        .fallback_service(crate::api_error::api_layers(app))
+        .fallback_service(crate::observability::layer(
+            crate::api_error::api_layers(app),
+            metrics,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state,
             edge::canonical_request,
         ))
+}
+
+async fn readyz(
+    axum::extract::State(state): axum::extract::State<Arc<NodeState>>,
+) -> Result<axum::Json<serde_json::Value>, crate::api_error::ApiError> {
+    crate::observability::readiness(&state.db).await
+}
+
+async fn metrics(
+    axum::extract::State(state): axum::extract::State<Arc<NodeState>>,
+) -> axum::response::Response {
+    match state.log.backlog().await {
+        Ok(n) => {
+            state
+                .metrics
+                .log_backlog
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot count the exchange-log backlog"),
+    }
+    crate::observability::metrics_response(&state.metrics)
 }
 
 /// Binds the node's listener and serves it until the process stops; returns the bound address.

@@ -10,6 +10,7 @@ use crate::{
     storage::entity::{portal_api, portal_node},
     token::Verifier,
 };
+use axum::extract::State;
 use sea_orm::{ActiveValue::Set, DatabaseConnection, DbErr, EntityTrait, sea_query::OnConflict};
 use std::{path::PathBuf, sync::Arc};
 use tokio::sync::RwLock;
@@ -39,6 +40,7 @@ pub struct PortalState {
     bundle_version: std::sync::Mutex<u64>,
     /// Notified to stop serving (tests take the portal down with it).
     shutdown: tokio::sync::Notify,
+    pub metrics: Arc<crate::observability::Metrics>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +63,9 @@ impl PortalState {
         let key = NodeKey::load_or_generate(&config.key_file)?;
         let db = crate::storage::open(&config.database_url).await?;
         let verifier = build_verifier(&db).await?;
+        let metrics = Arc::new(crate::observability::Metrics::new("portal", &config.listen));
         Ok(Arc::new(PortalState {
+            metrics,
             config,
             db,
             key,
@@ -165,6 +169,19 @@ pub fn router(state: Arc<PortalState>) -> axum::Router {
         .route("/api/v1/apis", get(data::list_apis_json))
         .route(bundle::BUNDLE_PATH, get(bundle::get_node_bundle))
         .route("/healthcheck", get(|| async { "" }))
+        .route("/healthz", get(crate::observability::healthz))
+        .route(
+            "/readyz",
+            get(|State(state): State<Arc<PortalState>>| async move {
+                crate::observability::readiness(&state.db).await
+            }),
+        )
+        .route(
+            "/metrics",
+            get(|State(state): State<Arc<PortalState>>| async move {
+                crate::observability::metrics_response(&state.metrics)
+            }),
+        )
         .route(
             "/api/{*rest}",
             axum::routing::any(|| async {
@@ -177,10 +194,11 @@ pub fn router(state: Arc<PortalState>) -> axum::Router {
         )
         .with_state(state.clone());
     let api = crate::api_error::api_layers(api);
-    api.merge(crate::portal_ui::ui_router(
+    let app = api.merge(crate::portal_ui::ui_router(
         data,
         state.config.site_root.clone(),
-    ))
+    ));
+    crate::observability::layer(app, state.metrics.clone())
 }
 
 pub async fn serve_listener(

@@ -2,6 +2,7 @@
 
 pub mod entity;
 pub mod migration;
+pub mod scratch;
 
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 use sea_orm_migration::MigratorTrait;
@@ -24,6 +25,18 @@ pub fn sqlite_url(path: &Path) -> String {
 
 /// Opens a database by URL and brings its schema up to date.
 pub async fn open(url: &str) -> Result<DatabaseConnection, StorageError> {
+    let db = connect(url).await?;
+    migration::Migrator::up(&db, None)
+        .await
+        .map_err(|source| StorageError::Migrate {
+            url: redact(url),
+            source,
+        })?;
+    Ok(db)
+}
+
+/// Connects without touching the schema (audits and exports read a database as it is).
+pub async fn connect(url: &str) -> Result<DatabaseConnection, StorageError> {
     // An SQLite file that does not exist yet is created (the embedded default), unless the URL says otherwise.
     let url = &if url.starts_with("sqlite://") && !url.contains("mode=") {
         format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
@@ -49,12 +62,6 @@ pub async fn open(url: &str) -> Result<DatabaseConnection, StorageError> {
         )
         .await?;
     }
-    migration::Migrator::up(&db, None)
-        .await
-        .map_err(|source| StorageError::Migrate {
-            url: redact(url),
-            source,
-        })?;
     Ok(db)
 }
 
@@ -90,11 +97,40 @@ mod tests {
         assert_eq!(redact("sqlite://x.db?mode=rwc"), "sqlite://x.db?mode=rwc");
     }
 
-    #[tokio::test]
-    async fn migrations_run_twice_on_sqlite() {
-        let db = open("sqlite::memory:").await.expect("first open");
-        migration::Migrator::up(&db, None)
+    async fn migrations_run_twice(db: scratch::ScratchDatabase) {
+        let conn = open(&db.url).await.expect("first open");
+        migration::Migrator::up(&conn, None)
             .await
             .expect("idempotent");
+        let applied: Vec<String> = migration::Migrator::get_applied_migrations(&conn)
+            .await
+            .expect("migration table")
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect();
+        let known: Vec<String> = migration::Migrator::migrations()
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect();
+        assert_eq!(applied, known, "{}", db.backend);
+        let schema = sea_orm_migration::SchemaManager::new(&conn);
+        for table in [
+            "dataset",
+            "dataset_source",
+            "corporation_record",
+            "dataset_reject",
+            "exchange_record",
+            "portal_exchange",
+            "portal_api",
+            "portal_node",
+        ] {
+            assert!(
+                schema.has_table(table).await.expect("has_table"),
+                "{table} on {}",
+                db.backend
+            );
+        }
     }
+
+    crate::on_each_backend!(migrations_run_twice);
 }

@@ -2,8 +2,9 @@
 //! plugin from the real NTA files → standard data; refused tokens; both nodes' logs reach the portal.
 
 use renkei::{
-    demo::{self, Demo, DemoOptions},
+    demo::{self, Demo, DemoDatabases, DemoOptions},
     keys::NodeKey,
+    storage::scratch::{self, ScratchDatabase},
     token::{self, RequestClaims, TokenRequest},
 };
 use serde_json::{Value, json};
@@ -19,6 +20,35 @@ struct TestDemo {
     demo: Demo,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
+    /// PostgreSQL databases when the suite runs there; left for `scripts/postgres.sh` to drop (a static
+    /// is never dropped).
+    _databases: Vec<ScratchDatabase>,
+}
+
+/// `RENKEI_TEST_MAIN_JOB_BACKEND=postgres` runs the whole suite with the portal and both nodes on
+/// PostgreSQL (`RENKEI_TEST_POSTGRES_URL`); `scripts/test.sh` runs it once that way.
+async fn postgres_databases() -> Option<(DemoDatabases, Vec<ScratchDatabase>)> {
+    match std::env::var("RENKEI_TEST_MAIN_JOB_BACKEND").as_deref() {
+        Ok("postgres") => {}
+        Ok("sqlite") | Err(_) => return None,
+        Ok(other) => panic!("RENKEI_TEST_MAIN_JOB_BACKEND={other:?}: use sqlite or postgres"),
+    }
+    let server = std::env::var(scratch::POSTGRES_ENV).unwrap_or_else(|_| {
+        panic!(
+            "RENKEI_TEST_MAIN_JOB_BACKEND=postgres needs {}",
+            scratch::POSTGRES_ENV
+        )
+    });
+    let mut dbs = Vec::new();
+    for _ in 0..3 {
+        dbs.push(ScratchDatabase::create_on(&server).await);
+    }
+    let urls = DemoDatabases {
+        portal: dbs[0].url.clone(),
+        provider: dbs[1].url.clone(),
+        requester: dbs[2].url.clone(),
+    };
+    Some((urls, dbs))
 }
 
 /// One demo per test binary (loading the dataset through the plugin is the slow part), served by one
@@ -47,11 +77,18 @@ async fn demo() -> Arc<TestDemo> {
             "{} is missing: run scripts/build-plugins.sh first (scripts/test.sh does)",
             options.plugin.display()
         );
+        let mut databases = Vec::new();
+        if let Some((urls, dbs)) = postgres_databases().await {
+            eprintln!("main job on PostgreSQL");
+            options.databases = Some(urls);
+            databases = dbs;
+        }
         let demo = demo::start(options).await.expect("demo starts");
         Arc::new(TestDemo {
             demo,
             http: reqwest::Client::new(),
             _dir: dir,
+            _databases: databases,
         })
     })
     .await
@@ -501,4 +538,74 @@ fn expected_1010001072706() -> Value {
             "hihyoji": "0"
         }
     })
+}
+
+/// The value of the sample whose line starts with `series` (name and labels, exactly).
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[test]
+fn the_components_report_health_and_metrics_of_the_exchange() {
+    run(|t| async move {
+        let (status, body) = t.corporation("1010001072706").await;
+        assert_eq!(status, 200, "{body}");
+        let info = &t.demo.info;
+        for base in [
+            &info.portal_url,
+            &info.requester_node_url,
+            &info.provider_node_url,
+        ] {
+            for (path, expected) in [
+                ("/healthz", json!({"status": "ok"})),
+                (
+                    "/readyz",
+                    json!({"status": "ready", "checks": {"database": "ok"}}),
+                ),
+            ] {
+                let response = t.http.get(format!("{base}{path}")).send().await.unwrap();
+                assert_eq!(response.status().as_u16(), 200, "{base}{path}");
+                assert_eq!(response.json::<Value>().await.unwrap(), expected);
+            }
+        }
+        let metrics = |base: String| {
+            let http = t.http.clone();
+            async move {
+                http.get(format!("{base}/metrics"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap()
+            }
+        };
+        let provider = metrics(info.provider_node_url.clone()).await;
+        let served = sample(
+            &provider,
+            r#"renkei_http_requests_total{component="node",instance_id="nta-provider",route="/v1/corporations/{number}",method="GET",status="200"}"#,
+        );
+        assert!(served.is_some_and(|n| n >= 1.0), "{provider}");
+        // The demo's load converted both NTA files (4772 records) on this process's provider node.
+        let records = sample(
+            &provider,
+            r#"renkei_plugin_records_total{component="node",instance_id="nta-provider"}"#,
+        );
+        assert!(records.is_some_and(|n| n >= 4772.0), "{provider}");
+        let requester = metrics(info.requester_node_url.clone()).await;
+        let asked = sample(
+            &requester,
+            r#"renkei_http_requests_total{component="node",instance_id="grant-requester",route="/v1/reception_jizen",method="POST",status="200"}"#,
+        );
+        assert!(asked.is_some_and(|n| n >= 1.0), "{requester}");
+        assert!(
+            sample(
+                &requester,
+                r#"renkei_exchange_log_backlog_records{component="node",instance_id="grant-requester"}"#
+            )
+            .is_some(),
+            "{requester}"
+        );
+    });
 }

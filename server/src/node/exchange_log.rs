@@ -1,5 +1,7 @@
 //! A node's exchange log: append-only, hash-chained records, shipped to the portal in order.
 
+pub mod audit;
+
 use crate::{jst, storage::entity::exchange_record};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
@@ -126,6 +128,15 @@ impl ExchangeLog {
             .await
     }
 
+    /// How many records wait for delivery to the portal.
+    pub async fn backlog(&self) -> Result<u64, DbErr> {
+        use sea_orm::PaginatorTrait;
+        exchange_record::Entity::find()
+            .filter(exchange_record::Column::Shipped.eq(false))
+            .count(&self.db)
+            .await
+    }
+
     pub async fn mark_shipped(&self, up_to_seq: i64) -> Result<(), DbErr> {
         exchange_record::Entity::update_many()
             .col_expr(exchange_record::Column::Shipped, Expr::value(true))
@@ -133,6 +144,26 @@ impl ExchangeLog {
             .exec(&self.db)
             .await?;
         Ok(())
+    }
+
+    /// Every record in chain order (for `renkei log verify` / `export`), read in pages.
+    pub async fn all_records(
+        db: &DatabaseConnection,
+    ) -> Result<Vec<exchange_record::Model>, DbErr> {
+        let mut out = Vec::new();
+        loop {
+            let last = out.last().map_or(0, |r: &exchange_record::Model| r.seq);
+            let page = exchange_record::Entity::find()
+                .filter(exchange_record::Column::Seq.gt(last))
+                .order_by_asc(exchange_record::Column::Seq)
+                .limit(10_000)
+                .all(db)
+                .await?;
+            if page.is_empty() {
+                return Ok(out);
+            }
+            out.extend(page);
+        }
     }
 
     /// Newest first.
@@ -210,33 +241,50 @@ pub fn verify_chain(prev_hash: &str, records: &[exchange_record::Model]) -> Resu
 mod tests {
     use super::*;
 
-    async fn log_with(n: usize) -> (ExchangeLog, Vec<exchange_record::Model>) {
-        let db = crate::storage::open("sqlite::memory:").await.unwrap();
+    use crate::storage::scratch::ScratchDatabase;
+
+    async fn log_with(
+        db: &ScratchDatabase,
+        n: usize,
+    ) -> (ExchangeLog, Vec<exchange_record::Model>) {
+        let db = crate::storage::open(&db.url).await.unwrap();
         let log = ExchangeLog::open(db).await.unwrap();
         let mut out = Vec::new();
         for i in 0..n {
-            let record = log
-                .append(NewExchange {
-                    request_id: format!("r{i}"),
-                    role: "provider",
-                    status: 200,
-                    method: "GET".into(),
-                    ..Default::default()
-                })
-                .await
-                .unwrap();
-            out.push(record);
+            out.push(append_one(&log, i).await);
         }
         (log, out)
     }
 
-    #[tokio::test]
-    async fn chain_verifies_and_detects_tampering() {
-        let (log, records) = log_with(3).await;
+    /// Fields of every type the chain hashes, so a backend that changes one on the way back breaks the chain.
+    async fn append_one(log: &ExchangeLog, i: usize) -> exchange_record::Model {
+        log.append(NewExchange {
+            request_id: format!("r{i}"),
+            role: "provider",
+            requester: "grant-requester".into(),
+            provider: "nta-provider".into(),
+            api: "nta-corporations".into(),
+            status: 200,
+            method: "GET".into(),
+            path: "/v1/corporations/1010001072706?x=法人".into(),
+            latency_ms: 1.0 / 3.0 + i as f64,
+            bytes_in: 0,
+            bytes_out: 4_000_000_000 + i as u64,
+            scopes: vec!["basic".into(), "x-nta".into()],
+            corporate_number: (i % 2 == 0).then(|| "1010001072706".into()),
+            error_code: None,
+        })
+        .await
+        .unwrap()
+    }
+
+    async fn chain_verifies_and_detects_tampering(db: ScratchDatabase) {
+        let (log, records) = log_with(&db, 3).await;
         assert_eq!(records[0].prev_hash, GENESIS);
         assert_eq!(records[1].prev_hash, records[0].hash);
         let mut stored = log.recent(10).await.unwrap();
         stored.reverse();
+        assert_eq!(stored, records, "stored as appended on {}", db.backend);
         assert_eq!(verify_chain(GENESIS, &stored), Ok(()));
 
         let mut altered = stored.clone();
@@ -259,12 +307,28 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn shipping_marks_in_order() {
-        let (log, _) = log_with(3).await;
+    async fn the_chain_continues_after_a_restart(db: ScratchDatabase) {
+        let (log, _) = log_with(&db, 2).await;
+        let reopened = ExchangeLog::open(log.db.clone()).await.unwrap();
+        let third = append_one(&reopened, 2).await;
+        assert_eq!(third.seq, 3);
+        let mut stored = reopened.recent(10).await.unwrap();
+        stored.reverse();
+        assert_eq!(third.prev_hash, stored[1].hash);
+        assert_eq!(verify_chain(GENESIS, &stored), Ok(()), "{}", db.backend);
+    }
+
+    async fn shipping_marks_in_order(db: ScratchDatabase) {
+        let (log, _) = log_with(&db, 3).await;
         assert_eq!(log.unshipped(10).await.unwrap().len(), 3);
         log.mark_shipped(2).await.unwrap();
         let left = log.unshipped(10).await.unwrap();
         assert_eq!(left.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![3]);
     }
+
+    crate::on_each_backend!(
+        chain_verifies_and_detects_tampering,
+        the_chain_continues_after_a_restart,
+        shipping_marks_in_order
+    );
 }
