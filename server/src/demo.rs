@@ -79,6 +79,9 @@ pub struct DemoInfo {
     pub corporate_numbers: Vec<String>,
     pub dataset: String,
     pub plugin_digest: String,
+    /// The seeded portal logins (operator, provider admin, requester admin).
+    #[serde(default)]
+    pub portal_logins: Vec<crate::accounts::seed::DemoLogin>,
 }
 
 pub struct Demo {
@@ -132,7 +135,18 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
         database_url: storage::sqlite_url(&dir.join("portal.db")),
         key_file: dir.join("portal.key.pem"),
         site_root: options.site_root.clone(),
+        accounts: crate::accounts::AccountsConfig {
+            public_url: portal_url.clone(),
+            ..crate::accounts::AccountsConfig::default()
+        }
+        .from_env(),
     })
+    .await?;
+    let portal_logins = crate::accounts::seed::seed_demo(
+        &portal.accounts,
+        &dir.join("portal-logins.json"),
+        write_private,
+    )
     .await?;
     for (client_id, organisation, endpoint, key) in [
         (
@@ -238,6 +252,7 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
         corporate_numbers: showcase_numbers(&provider.db).await?,
         dataset: DATASET.to_owned(),
         plugin_digest: active.plugin_digest,
+        portal_logins,
     };
     let json = serde_json::to_string_pretty(&info)?;
     write_private(&dir.join("demo.json"), json.as_bytes())?;
@@ -356,6 +371,7 @@ pub fn banner(info: &DemoInfo, load: Option<&LoadReport>) -> String {
          \nThe main job — ask the requester node for a corporation's standard data:\n\
          \n  curl -s -u '{user}:{pw}' \\\n    -d 'call_api=/v1/corporations/{number}&client_id={client}&method=GET&scope=basic+x-nta' \\\n    {req}/v1/reception_jizen\n\
          \nThen open {portal}/logs to see both nodes' records of the exchange.\n\
+         Portal logins (passwords generated at first start, kept in portal-logins.json):\n{logins}\
          Details for scripts: demo.json in the data directory. Stop with Ctrl-C.\n",
         portal = info.portal_url,
         req = info.requester_node_url,
@@ -363,6 +379,17 @@ pub fn banner(info: &DemoInfo, load: Option<&LoadReport>) -> String {
         user = info.requester_basic_user,
         pw = info.requester_basic_password,
         client = info.provider_client_id,
+        logins = info
+            .portal_logins
+            .iter()
+            .map(|l| format!(
+                "  {:<11} {:<32} {}{}\n",
+                l.role,
+                l.email,
+                l.password,
+                l.organisation.as_deref().map(|o| format!("  ({o})")).unwrap_or_default()
+            ))
+            .collect::<String>(),
     ));
     out
 }

@@ -174,6 +174,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 database_url,
                 key_file,
                 site_root,
+                accounts: renkei::accounts::AccountsConfig::default().from_env(),
             })
             .await?;
             let listener = tokio::net::TcpListener::bind(&listen)

@@ -21,6 +21,8 @@ pub struct PortalConfig {
     pub key_file: PathBuf,
     /// Where the browser bundle lives (`pkg/renkei.js`, `pkg/renkei_bg.wasm`).
     pub site_root: PathBuf,
+    /// Accounts, sessions, mail, environment banner and the optional Basic gate.
+    pub accounts: crate::accounts::AccountsConfig,
 }
 
 pub struct PortalState {
@@ -29,6 +31,7 @@ pub struct PortalState {
     pub key: NodeKey,
     /// Verifies nodes' signed log batches; rebuilt when the node registry changes.
     pub node_verifier: RwLock<Verifier>,
+    pub accounts: Arc<crate::accounts::Accounts>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +42,8 @@ pub enum PortalError {
     Db(#[from] DbErr),
     #[error(transparent)]
     Key(#[from] crate::keys::KeyError),
+    #[error(transparent)]
+    Mail(#[from] crate::accounts::mail::MailError),
     #[error("listen address {addr}")]
     Bind {
         addr: String,
@@ -51,11 +56,16 @@ impl PortalState {
         let key = NodeKey::load_or_generate(&config.key_file)?;
         let db = crate::storage::open(&config.database_url).await?;
         let verifier = build_verifier(&db).await?;
+        let accounts = Arc::new(crate::accounts::Accounts::new(
+            db.clone(),
+            config.accounts.clone(),
+        )?);
         Ok(Arc::new(PortalState {
             config,
             db,
             key,
             node_verifier: RwLock::new(verifier),
+            accounts,
         }))
     }
 
@@ -157,10 +167,19 @@ pub fn router(state: Arc<PortalState>) -> axum::Router {
         )
         .with_state(state.clone());
     let api = crate::api_error::api_layers(api);
-    api.merge(crate::portal_ui::ui_router(
-        data,
-        state.config.site_root.clone(),
-    ))
+    let app = api
+        .merge(crate::accounts::router(state.accounts.clone()))
+        .merge(crate::portal_ui::ui_router(
+            data,
+            state.config.site_root.clone(),
+        ));
+    match &state.config.accounts.basic_gate {
+        Some(gate) => app.layer(axum::middleware::from_fn_with_state(
+            Arc::new(gate.clone()),
+            crate::accounts::gate::basic_gate,
+        )),
+        None => app,
+    }
 }
 
 pub async fn serve_listener(
@@ -173,6 +192,8 @@ pub async fn serve_listener(
     })?;
     let app = router(state);
     tokio::spawn(async move {
+        // Connect info: login throttling counts failures per client address.
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "portal server stopped");
         }

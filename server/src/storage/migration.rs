@@ -2,11 +2,13 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+mod m0003_accounts;
+
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(InitialSchema)]
+        vec![Box::new(InitialSchema), Box::new(m0003_accounts::Migration)]
     }
 }
 
