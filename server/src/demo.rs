@@ -101,6 +101,9 @@ pub struct DemoInfo {
     /// Both nodes' admin API (`/admin/status`, `/admin/bundle`) user and password.
     pub node_admin_user: String,
     pub node_admin_password: String,
+    /// The seeded portal logins (operator, provider admin, requester admin).
+    #[serde(default)]
+    pub portal_logins: Vec<crate::accounts::seed::DemoLogin>,
 }
 
 pub struct Demo {
@@ -165,6 +168,19 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
     })
     .await?;
     let anchor = portal.key.public_b64();
+        accounts: crate::accounts::AccountsConfig {
+            public_url: portal_url.clone(),
+            ..crate::accounts::AccountsConfig::default()
+        }
+        .from_env(),
+    })
+    .await?;
+    let portal_logins = crate::accounts::seed::seed_demo(
+        &portal.accounts,
+        &dir.join("portal-logins.json"),
+        write_private,
+    )
+    .await?;
     for (client_id, organisation, endpoint, key) in [
         (
             PROVIDER_ID,
@@ -289,6 +305,7 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
         plugin_digest: active.plugin_digest,
         node_admin_user: admin.user,
         node_admin_password: admin.password,
+        portal_logins,
     };
     let json = serde_json::to_string_pretty(&info)?;
     write_private(&dir.join("demo.json"), json.as_bytes())?;
@@ -408,6 +425,7 @@ pub fn banner(info: &DemoInfo, load: Option<&LoadReport>) -> String {
          \nThe main job — ask the requester node for a corporation's standard data:\n\
          \n  curl -s -u '{user}:{pw}' \\\n    -d 'call_api=/v1/corporations/{number}&client_id={client}&method=GET&scope=basic+x-nta' \\\n    {req}/v1/reception_jizen\n\
          \nThen open {portal}/logs to see both nodes' records of the exchange.\n\
+         Portal logins (passwords generated at first start, kept in portal-logins.json):\n{logins}\
          Details for scripts: demo.json in the data directory. Stop with Ctrl-C.\n",
         portal = info.portal_url,
         req = info.requester_node_url,
@@ -415,6 +433,17 @@ pub fn banner(info: &DemoInfo, load: Option<&LoadReport>) -> String {
         user = info.requester_basic_user,
         pw = info.requester_basic_password,
         client = info.provider_client_id,
+        logins = info
+            .portal_logins
+            .iter()
+            .map(|l| format!(
+                "  {:<11} {:<32} {}{}\n",
+                l.role,
+                l.email,
+                l.password,
+                l.organisation.as_deref().map(|o| format!("  ({o})")).unwrap_or_default()
+            ))
+            .collect::<String>(),
     ));
     out
 }

@@ -1,5 +1,6 @@
 //! renkei: the portal, the nodes, datasets (ConnectBox) and the plugin host, as one library behind one binary.
 
+pub mod accounts;
 pub mod api_error;
 pub mod bench;
 pub mod bundle;

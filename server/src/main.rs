@@ -282,6 +282,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 key_file,
                 site_root,
                 bundle_lifetime_secs,
+                accounts: renkei::accounts::AccountsConfig::default().from_env(),
             })
             .await?;
             let listener = tokio::net::TcpListener::bind(&listen)

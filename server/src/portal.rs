@@ -25,6 +25,8 @@ pub struct PortalConfig {
     pub site_root: PathBuf,
     /// How long a bundle is valid after issue; nodes fail closed after it if the portal stays away.
     pub bundle_lifetime_secs: i64,
+    /// Accounts, sessions, mail, environment banner and the optional Basic gate.
+    pub accounts: crate::accounts::AccountsConfig,
 }
 
 /// A day: long enough to ride out a portal outage, short enough that a lost node key ages out.
@@ -41,6 +43,7 @@ pub struct PortalState {
     /// Notified to stop serving (tests take the portal down with it).
     shutdown: tokio::sync::Notify,
     pub metrics: Arc<crate::observability::Metrics>,
+    pub accounts: Arc<crate::accounts::Accounts>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +54,8 @@ pub enum PortalError {
     Db(#[from] DbErr),
     #[error(transparent)]
     Key(#[from] crate::keys::KeyError),
+    #[error(transparent)]
+    Mail(#[from] crate::accounts::mail::MailError),
     #[error("listen address {addr}")]
     Bind {
         addr: String,
@@ -64,6 +69,10 @@ impl PortalState {
         let db = crate::storage::open(&config.database_url).await?;
         let verifier = build_verifier(&db).await?;
         let metrics = Arc::new(crate::observability::Metrics::new("portal", &config.listen));
+        let accounts = Arc::new(crate::accounts::Accounts::new(
+            db.clone(),
+            config.accounts.clone(),
+        )?);
         Ok(Arc::new(PortalState {
             metrics,
             config,
@@ -72,6 +81,7 @@ impl PortalState {
             node_verifier: RwLock::new(verifier),
             bundle_version: std::sync::Mutex::new(0),
             shutdown: tokio::sync::Notify::new(),
+            accounts,
         }))
     }
 
@@ -194,10 +204,19 @@ pub fn router(state: Arc<PortalState>) -> axum::Router {
         )
         .with_state(state.clone());
     let api = crate::api_error::api_layers(api);
-    let app = api.merge(crate::portal_ui::ui_router(
-        data,
-        state.config.site_root.clone(),
-    ));
+    let app = api
+        .merge(crate::accounts::router(state.accounts.clone()))
+        .merge(crate::portal_ui::ui_router(
+            data,
+            state.config.site_root.clone(),
+        ));
+    let app = match &state.config.accounts.basic_gate {
+        Some(gate) => app.layer(axum::middleware::from_fn_with_state(
+            Arc::new(gate.clone()),
+            crate::accounts::gate::basic_gate,
+        )),
+        None => app,
+    };
     crate::observability::layer(app, state.metrics.clone())
 }
 
@@ -212,6 +231,8 @@ pub async fn serve_listener(
     let app = router(state.clone());
     tokio::spawn(async move {
         let stop = async move { state.shutdown.notified().await };
+        // Connect info: login throttling counts failures per client address.
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
             tracing::error!(error = %e, "portal server stopped");
         }

@@ -1,6 +1,7 @@
 //! Schema migrations, the same for SQLite and PostgreSQL. Append new migrations; never edit applied ones.
 
 mod m0002_trust;
+mod m0003_accounts;
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -8,7 +9,11 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(InitialSchema), Box::new(m0002_trust::Migration)]
+        vec![
+            Box::new(InitialSchema),
+            Box::new(m0002_trust::Migration),
+            Box::new(m0003_accounts::Migration),
+        ]
     }
 }
 
