@@ -28,6 +28,8 @@ pub const DATASET: &str = "nta-corporations";
 pub const API_SLUG: &str = "nta-corporations";
 pub const API_PATH_TEMPLATE: &str = "/v1/corporations/{number}";
 const SYSTEM_USER: &str = "grant-system";
+/// The provider's ConnectBox uploader (its password is generated at first start).
+const UPLOADER_USER: &str = "nta-uploader";
 
 #[derive(Clone, Debug)]
 pub struct DemoOptions {
@@ -79,6 +81,9 @@ pub struct DemoInfo {
     pub corporate_numbers: Vec<String>,
     pub dataset: String,
     pub plugin_digest: String,
+    /// ConnectBox uploader of the provider node (HTTP Basic).
+    pub connectbox_user: String,
+    pub connectbox_password: String,
 }
 
 pub struct Demo {
@@ -121,7 +126,8 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
         url(&provider_listener)?,
     );
 
-    let credentials = system_credentials(&dir.join("requester-system.json"))?;
+    let credentials = system_credentials(&dir.join("requester-system.json"), SYSTEM_USER)?;
+    let uploader = system_credentials(&dir.join("connectbox-uploader.json"), UPLOADER_USER)?;
     let provider_key_file = dir.join("provider.key.pem");
     let requester_key_file = dir.join("requester.key.pem");
     let provider_key = NodeKey::load_or_generate(&provider_key_file)?;
@@ -181,6 +187,21 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
             }],
         }),
         requester: None,
+        connectbox: Some(crate::connectbox::ConnectBoxConfig {
+            data_dir: dir.join("connectbox"),
+            max_upload_bytes: 8 * 1024 * 1024 * 1024,
+            // NTA's daily 差分 files apply on top of what the node serves.
+            datasets: vec![crate::connectbox::UploadDataset {
+                name: DATASET.to_owned(),
+                mode: crate::connectbox::UploadMode::Diff,
+                plugin: options.plugin.clone(),
+                writers: vec![uploader.user.clone()],
+            }],
+            uploaders: vec![crate::connectbox::Uploader {
+                user: uploader.user.clone(),
+                password_hash: crate::password::hash(&uploader.password),
+            }],
+        }),
     })
     .await?;
     let requester = NodeState::open(NodeConfig {
@@ -201,6 +222,7 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
                 endpoint: provider_url.clone(),
             }],
         }),
+        connectbox: None,
     })
     .await?;
 
@@ -238,6 +260,8 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
         corporate_numbers: showcase_numbers(&provider.db).await?,
         dataset: DATASET.to_owned(),
         plugin_digest: active.plugin_digest,
+        connectbox_user: uploader.user,
+        connectbox_password: uploader.password,
     };
     let json = serde_json::to_string_pretty(&info)?;
     write_private(&dir.join("demo.json"), json.as_bytes())?;
@@ -274,14 +298,14 @@ async fn showcase_numbers(db: &sea_orm::DatabaseConnection) -> anyhow::Result<Ve
 }
 
 /// The local system's Basic credentials at the requester node: generated at first start, then kept.
-fn system_credentials(path: &Path) -> anyhow::Result<SystemCredentials> {
+fn system_credentials(path: &Path, user: &str) -> anyhow::Result<SystemCredentials> {
     if path.exists() {
         let text = std::fs::read_to_string(path)?;
         return serde_json::from_str(&text)
             .with_context(|| format!("{} is not valid credentials JSON", path.display()));
     }
     let credentials = SystemCredentials {
-        user: SYSTEM_USER.to_owned(),
+        user: user.to_owned(),
         password: crate::password::generate(),
     };
     write_private(path, serde_json::to_string_pretty(&credentials)?.as_bytes())?;
@@ -356,6 +380,8 @@ pub fn banner(info: &DemoInfo, load: Option<&LoadReport>) -> String {
          \nThe main job — ask the requester node for a corporation's standard data:\n\
          \n  curl -s -u '{user}:{pw}' \\\n    -d 'call_api=/v1/corporations/{number}&client_id={client}&method=GET&scope=basic+x-nta' \\\n    {req}/v1/reception_jizen\n\
          \nThen open {portal}/logs to see both nodes' records of the exchange.\n\
+         \nConnectBox — upload an NTA 差分 file (CSV or ZIP) to the provider's dataset {dataset}:\n\
+         \n  RENKEI_UPLOAD_PASSWORD='{cb_pw}' renkei connectbox upload --node {prov} \\\n    --user {cb_user} --password-env RENKEI_UPLOAD_PASSWORD --dataset {dataset} FILE\n\
          Details for scripts: demo.json in the data directory. Stop with Ctrl-C.\n",
         portal = info.portal_url,
         req = info.requester_node_url,
@@ -363,6 +389,9 @@ pub fn banner(info: &DemoInfo, load: Option<&LoadReport>) -> String {
         user = info.requester_basic_user,
         pw = info.requester_basic_password,
         client = info.provider_client_id,
+        dataset = info.dataset,
+        cb_user = info.connectbox_user,
+        cb_pw = info.connectbox_password,
     ));
     out
 }

@@ -2,6 +2,7 @@
 
 pub mod api_error;
 pub mod bench;
+pub mod connectbox;
 pub mod dataset;
 pub mod demo;
 pub mod jst;

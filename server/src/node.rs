@@ -1,6 +1,7 @@
 //! A node: the provider side serves standard data to authorised peers; the requester side takes calls from
 //! the organisation's own system, signs them and forwards them to the provider's node.
 
+pub mod corporations;
 pub mod exchange_log;
 pub mod provider;
 pub mod requester;
@@ -31,6 +32,9 @@ pub struct NodeConfig {
     pub provider: Option<ProviderConfig>,
     #[serde(default)]
     pub requester: Option<RequesterConfig>,
+    /// File uploads that become datasets of this (provider) node.
+    #[serde(default)]
+    pub connectbox: Option<crate::connectbox::ConnectBoxConfig>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -97,6 +101,7 @@ pub struct NodeState {
     pub verifier: Option<Verifier>,
     pub http: reqwest::Client,
     pub basic_auth: crate::password::VerifiedCache,
+    pub connectbox: Option<Arc<crate::connectbox::ConnectBox>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -114,6 +119,8 @@ pub enum NodeError {
     },
     #[error("HTTP client")]
     Http(#[from] reqwest::Error),
+    #[error("connectbox")]
+    ConnectBox(#[from] crate::connectbox::ConnectBoxError),
 }
 
 impl NodeState {
@@ -134,6 +141,10 @@ impl NodeState {
             .timeout(std::time::Duration::from_secs(30))
             .connect_timeout(std::time::Duration::from_secs(5))
             .build()?;
+        let connectbox = match &config.connectbox {
+            Some(c) => Some(crate::connectbox::ConnectBox::open(c.clone(), db.clone()).await?),
+            None => None,
+        };
         Ok(Arc::new(NodeState {
             config,
             key,
@@ -142,6 +153,7 @@ impl NodeState {
             verifier,
             http,
             basic_auth: Default::default(),
+            connectbox,
         }))
     }
 }
@@ -151,13 +163,21 @@ pub fn router(state: Arc<NodeState>) -> axum::Router {
     use axum::routing::{get, post};
     let mut app = axum::Router::new().route("/healthcheck", get(|| async { "" }));
     if state.config.provider.is_some() {
-        app = app.route("/v1/corporations/{number}", get(provider::get_corporation));
+        app = app
+            .route("/v1/corporations", get(corporations::list_corporations))
+            .route("/v1/corporations/{number}", get(provider::get_corporation))
+            .route(
+                "/v1/corporations/{number}/status",
+                get(corporations::corporation_status),
+            );
     }
     if state.config.requester.is_some() {
         app = app
             .route("/v1/reception_jizen", post(requester::reception_jizen))
             .route("/v1/requests", post(requester::send_request));
     }
+    // ConnectBox uploads stream bodies of any size for as long as they take: not under the JSON limits.
+    let uploads = crate::connectbox::http::router(state.clone());
     let app = app
         .fallback(|| async {
             crate::api_error::ApiError::new(
@@ -167,7 +187,7 @@ pub fn router(state: Arc<NodeState>) -> axum::Router {
             )
         })
         .with_state(state);
-    crate::api_error::api_layers(app)
+    crate::api_error::api_layers(app).merge(uploads)
 }
 
 /// Binds the node's listener and serves it until the process stops; returns the bound address.

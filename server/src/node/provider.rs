@@ -66,13 +66,21 @@ pub async fn get_corporation(
     (status, [("x-request-id", request_id)], Json(body)).into_response()
 }
 
-async fn answer(
+/// A caller whose token verified and whose approval grants every scope it asked for.
+pub(super) struct Authorized {
+    pub claims: crate::token::RequestClaims,
+    /// The scopes that filter the answer: those asked for, or all granted when none were asked.
+    pub scopes: Vec<String>,
+}
+
+/// The authorisation every provider API shares: token (offline), approval (deny by default), scopes.
+/// Fills the caller's identity into the log entry as soon as it is known.
+pub(super) fn authorize(
     state: &NodeState,
     bearer: Option<&str>,
-    number: &str,
     path: &str,
     entry: &mut NewExchange,
-) -> Result<serde_json::Value, ApiError> {
+) -> Result<Authorized, ApiError> {
     let provider = state
         .config
         .provider
@@ -126,6 +134,22 @@ async fn answer(
             ),
         ));
     }
+    Ok(Authorized { claims, scopes })
+}
+
+async fn answer(
+    state: &NodeState,
+    bearer: Option<&str>,
+    number: &str,
+    path: &str,
+    entry: &mut NewExchange,
+) -> Result<serde_json::Value, ApiError> {
+    let provider = state
+        .config
+        .provider
+        .as_ref()
+        .ok_or_else(|| ApiError::internal("not a provider"))?;
+    let Authorized { claims, scopes } = authorize(state, bearer, path, entry)?;
 
     let number = CorporateNumber::parse(number).map_err(|e| {
         ApiError::bad_request(

@@ -2,11 +2,16 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+mod m0005_connectbox;
+
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(InitialSchema)]
+        vec![
+            Box::new(InitialSchema),
+            Box::new(m0005_connectbox::Migration),
+        ]
     }
 }
 
