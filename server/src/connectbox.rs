@@ -6,6 +6,7 @@
 //! atomically (a `full` file replaces the dataset, a `diff` file applies on top of the active version).
 //! Every upload keeps a receipt; nothing that failed replaces what is served.
 
+pub mod client;
 pub mod http;
 
 use crate::{
