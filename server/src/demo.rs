@@ -27,6 +27,8 @@ pub const DATASET: &str = "nta-corporations";
 pub const API_SLUG: &str = "nta-corporations";
 pub const API_PATH_TEMPLATE: &str = "/v1/corporations/{number}";
 const SYSTEM_USER: &str = "grant-system";
+/// The provider's ConnectBox uploader (its password is generated at first start).
+const UPLOADER_USER: &str = "nta-uploader";
 
 #[derive(Clone, Debug)]
 pub struct DemoOptions {
@@ -104,6 +106,9 @@ pub struct DemoInfo {
     /// The seeded portal logins (operator, provider admin, requester admin).
     #[serde(default)]
     pub portal_logins: Vec<crate::accounts::seed::DemoLogin>,
+    /// ConnectBox uploader of the provider node (HTTP Basic).
+    pub connectbox_user: String,
+    pub connectbox_password: String,
 }
 
 pub struct Demo {
@@ -149,6 +154,7 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
     let credentials = system_credentials(&dir.join("requester-system.json"), SYSTEM_USER)?;
     let admin = system_credentials(&dir.join("node-admin.json"), node::admin::ADMIN_USER)?;
     let admin_hash = crate::password::hash(&admin.password);
+    let uploader = system_credentials(&dir.join("connectbox-uploader.json"), UPLOADER_USER)?;
     let provider_key_file = dir.join("provider.key.pem");
     let requester_key_file = dir.join("requester.key.pem");
     let databases = options.databases.clone().unwrap_or_else(|| DemoDatabases {
@@ -165,9 +171,6 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
         key_file: dir.join("portal.key.pem"),
         site_root: options.site_root.clone(),
         bundle_lifetime_secs: options.bundle_lifetime_secs,
-    })
-    .await?;
-    let anchor = portal.key.public_b64();
         accounts: crate::accounts::AccountsConfig {
             public_url: portal_url.clone(),
             ..crate::accounts::AccountsConfig::default()
@@ -181,6 +184,7 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
         write_private,
     )
     .await?;
+    let anchor = portal.key.public_b64();
     for (client_id, organisation, endpoint, key) in [
         (
             PROVIDER_ID,
@@ -238,6 +242,21 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
             clients: vec![],
         }),
         requester: None,
+        connectbox: Some(crate::connectbox::ConnectBoxConfig {
+            data_dir: dir.join("connectbox"),
+            max_upload_bytes: 8 * 1024 * 1024 * 1024,
+            // NTA's daily 差分 files apply on top of what the node serves.
+            datasets: vec![crate::connectbox::UploadDataset {
+                name: DATASET.to_owned(),
+                mode: crate::connectbox::UploadMode::Diff,
+                plugin: options.plugin.clone(),
+                writers: vec![uploader.user.clone()],
+            }],
+            uploaders: vec![crate::connectbox::Uploader {
+                user: uploader.user.clone(),
+                password_hash: crate::password::hash(&uploader.password),
+            }],
+        }),
     })
     .await?;
     let requester = NodeState::open(NodeConfig {
@@ -260,6 +279,7 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
             }],
             providers: vec![],
         }),
+        connectbox: None,
     })
     .await?;
 
@@ -306,6 +326,8 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
         node_admin_user: admin.user,
         node_admin_password: admin.password,
         portal_logins,
+        connectbox_user: uploader.user,
+        connectbox_password: uploader.password,
     };
     let json = serde_json::to_string_pretty(&info)?;
     write_private(&dir.join("demo.json"), json.as_bytes())?;
@@ -426,6 +448,8 @@ pub fn banner(info: &DemoInfo, load: Option<&LoadReport>) -> String {
          \n  curl -s -u '{user}:{pw}' \\\n    -d 'call_api=/v1/corporations/{number}&client_id={client}&method=GET&scope=basic+x-nta' \\\n    {req}/v1/reception_jizen\n\
          \nThen open {portal}/logs to see both nodes' records of the exchange.\n\
          Portal logins (passwords generated at first start, kept in portal-logins.json):\n{logins}\
+         \nConnectBox — upload an NTA 差分 file (CSV or ZIP) to the provider's dataset {dataset}:\n\
+         \n  RENKEI_UPLOAD_PASSWORD='{cb_pw}' renkei connectbox upload --node {prov} \\\n    --user {cb_user} --password-env RENKEI_UPLOAD_PASSWORD --dataset {dataset} FILE\n\
          Details for scripts: demo.json in the data directory. Stop with Ctrl-C.\n",
         portal = info.portal_url,
         req = info.requester_node_url,
@@ -444,6 +468,9 @@ pub fn banner(info: &DemoInfo, load: Option<&LoadReport>) -> String {
                 l.organisation.as_deref().map(|o| format!("  ({o})")).unwrap_or_default()
             ))
             .collect::<String>(),
+        dataset = info.dataset,
+        cb_user = info.connectbox_user,
+        cb_pw = info.connectbox_password,
     ));
     out
 }

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod api_error;
 pub mod bench;
 pub mod bundle;
+pub mod connectbox;
 pub mod dataset;
 pub mod demo;
 pub mod jst;

@@ -65,6 +65,9 @@ enum Command {
     /// Datasets served by a provider node.
     #[command(subcommand)]
     Dataset(DatasetCommand),
+    /// ConnectBox: upload files that the provider node converts into its dataset.
+    #[command(subcommand)]
+    Connectbox(ConnectboxCommand),
     /// Benchmarks that print ratios against a reference measured in the same run.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -185,6 +188,24 @@ impl std::error::Error for Exit {}
 fn unreadable(e: impl std::fmt::Display) -> anyhow::Error {
     eprintln!("error: {e}");
     Exit(2).into()
+}
+
+#[derive(Subcommand)]
+enum ConnectboxCommand {
+    /// Upload FILE (CSV, XML or ZIP) to a dataset and print the receipt as JSON once it is converted.
+    Upload {
+        /// The provider node, e.g. http://127.0.0.1:8102
+        #[arg(long)]
+        node: String,
+        #[arg(long)]
+        user: String,
+        /// The environment variable that holds the uploader's password (never a command-line argument).
+        #[arg(long)]
+        password_env: String,
+        #[arg(long)]
+        dataset: String,
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -474,6 +495,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             out.flush()?;
             eprintln!("exported {} records", records.len());
+            Ok(())
+        }
+        Command::Connectbox(ConnectboxCommand::Upload {
+            node,
+            user,
+            password_env,
+            dataset,
+            file,
+        }) => {
+            let password = std::env::var(&password_env)
+                .with_context(|| format!("environment variable {password_env} (the uploader's password) is not set"))?;
+            let request = renkei::connectbox::client::Upload {
+                node: &node,
+                user: &user,
+                password: &password,
+                dataset: &dataset,
+                file: &file,
+            };
+            let receipt = renkei::connectbox::client::upload(&request, |r| {
+                eprintln!(
+                    "{}: {} bytes read, {} records so far",
+                    r.status, r.progress.bytes_converted, r.progress.records
+                )
+            })
+            .await?;
+            println!("{}", serde_json::to_string_pretty(&receipt)?);
+            if receipt.status == "failed" {
+                bail!(
+                    "upload {} to dataset {dataset:?} failed: {}",
+                    receipt.id,
+                    receipt.reason.as_deref().unwrap_or("no reason given")
+                );
+            }
             Ok(())
         }
         Command::PublicKey { key_file } => {

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod bundle_poll;
 pub mod edge;
+pub mod corporations;
 pub mod exchange_log;
 pub mod path;
 pub mod provider;
@@ -60,6 +61,9 @@ pub struct NodeConfig {
     pub provider: Option<ProviderConfig>,
     #[serde(default)]
     pub requester: Option<RequesterConfig>,
+    /// File uploads that become datasets of this (provider) node.
+    #[serde(default)]
+    pub connectbox: Option<crate::connectbox::ConnectBoxConfig>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -148,6 +152,7 @@ pub struct NodeState {
     pub bundle: Option<BundleStore>,
     pub limits: rate_limit::RateLimits,
     pub metrics: Arc<crate::observability::Metrics>,
+    pub connectbox: Option<Arc<crate::connectbox::ConnectBox>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -165,6 +170,8 @@ pub enum NodeError {
     },
     #[error("HTTP client")]
     Http(#[from] reqwest::Error),
+    #[error("connectbox")]
+    ConnectBox(#[from] crate::connectbox::ConnectBoxError),
 }
 
 impl NodeState {
@@ -198,6 +205,10 @@ impl NodeState {
             // A provider node never sends us elsewhere: no redirects, so no SSRF through one.
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
+        let connectbox = match &config.connectbox {
+            Some(c) => Some(crate::connectbox::ConnectBox::open(c.clone(), db.clone()).await?),
+            None => None,
+        };
         let state = NodeState {
             config,
             key,
@@ -209,6 +220,7 @@ impl NodeState {
             admin_auth: Default::default(),
             bundle,
             limits: Default::default(),
+            connectbox,
             metrics: Arc::new(crate::observability::Metrics::new("node", &config_id)),
         };
         state.refresh_peers();
@@ -262,13 +274,21 @@ pub fn router(state: Arc<NodeState>) -> axum::Router {
         .route("/admin/bundle", post(admin::install_bundle))
         .route("/admin/status", get(admin::status));
     if state.config.provider.is_some() {
-        app = app.route("/v1/corporations/{number}", get(provider::get_corporation));
+        app = app
+            .route("/v1/corporations", get(corporations::list_corporations))
+            .route("/v1/corporations/{number}", get(provider::get_corporation))
+            .route(
+                "/v1/corporations/{number}/status",
+                get(corporations::corporation_status),
+            );
     }
     if state.config.requester.is_some() {
         app = app
             .route("/v1/reception_jizen", post(requester::reception_jizen))
             .route("/v1/requests", post(requester::send_request));
     }
+    // ConnectBox uploads stream bodies of any size for as long as they take: not under the JSON limits.
+    let uploads = crate::connectbox::http::router(state.clone());
     let app = app
         .fallback(|| async {
             crate::api_error::ApiError::new(
@@ -282,7 +302,7 @@ pub fn router(state: Arc<NodeState>) -> axum::Router {
     // The path is made canonical before routing, so the route matched is the path served.
     axum::Router::new()
         .fallback_service(crate::observability::layer(
-            crate::api_error::api_layers(app),
+            crate::api_error::api_layers(app).merge(uploads),
             metrics,
         ))
         .layer(axum::middleware::from_fn_with_state(

@@ -46,6 +46,7 @@ impl TestApp {
             database_url: storage::sqlite_url(&dir.path().join("portal.db")),
             key_file: dir.path().join("portal.key.pem"),
             site_root: dir.path().join("site"),
+            bundle_lifetime_secs: portal::DEFAULT_BUNDLE_LIFETIME_SECS,
             accounts,
         })
         .await
@@ -345,7 +346,7 @@ async fn bad_sign_ups_are_refused_with_the_field_named_and_nothing_stored() {
         (sign_up_form("FIRST@example.jp", "000000000004"), StatusCode::CONFLICT, "duplicate_email", "email:"),
         (sign_up_form("second@example.jp", "000000000003"), StatusCode::CONFLICT, "duplicate_corporate_number", "corporate_number:"),
         (
-            json!({ "corporate_number": "1234567890123", ..}),
+            { let mut f = sign_up_form("third@example.jp", "000000000005"); f["corporate_number"] = json!("1234567890123"); f },
             StatusCode::BAD_REQUEST,
             "invalid_corporate_number",
             "corporate_number:",
@@ -410,7 +411,12 @@ async fn state_changing_requests_without_the_csrf_token_are_refused_and_logged()
     let (status, body) = b.post_raw("/api/v1/signup", |r| r.header("x-csrf-token", "forged").json(&form)).await;
     assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "csrf"));
     let (status, body) = b
-        .post_raw("/api/v1/login", |r| r.form(&[("email", OPERATOR), ("password", OPERATOR_PW), ("csrf_token", "forged")]))
+        .post_raw("/api/v1/login", |r| {
+            let body: String = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs([("email", OPERATOR), ("password", OPERATOR_PW), ("csrf_token", "forged")])
+                .finish();
+            r.header("content-type", "application/x-www-form-urlencoded").body(body)
+        })
         .await;
     assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "csrf"));
     // Another browser's valid token is no good in this session.

@@ -198,6 +198,8 @@ impl Ingest {
             database_url: db.url.clone(),
             key_file: dir.path().join("portal.key.pem"),
             site_root: dir.path().join("site"),
+            bundle_lifetime_secs: renkei::portal::DEFAULT_BUNDLE_LIFETIME_SECS,
+            accounts: Default::default(),
         })
         .await
         .expect("portal opens");
@@ -238,6 +240,8 @@ impl Ingest {
                     scopes: vec!["basic".into()],
                     corporate_number: Some("1010001072706".into()),
                     error_code: (i % 3 == 2).then(|| "not_found".into()),
+                    client_addr: Some("192.0.2.7".into()),
+                    receipt: None,
                 })
                 .await
                 .unwrap();

@@ -273,6 +273,8 @@ mod tests {
             scopes: vec!["basic".into(), "x-nta".into()],
             corporate_number: (i % 2 == 0).then(|| "1010001072706".into()),
             error_code: None,
+            client_addr: Some("192.0.2.7".into()),
+            receipt: Some(format!("receipt-{i}")),
         })
         .await
         .unwrap()

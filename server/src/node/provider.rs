@@ -23,6 +23,27 @@ pub async fn get_corporation(
     headers: HeaderMap,
     client: Option<Extension<ClientAddr>>,
 ) -> Response {
+    serve_exchange(&state, &uri, &headers, client, async |state, bearer, path, entry| {
+        answer(state, bearer, &number, path, entry).await
+    })
+    .await
+}
+
+/// Runs one provider exchange: `answer` decides, this writes the exchange-log record (an exchange that
+/// cannot be logged is not served), signs a receipt of the exact body and sets the response headers.
+/// Every provider API goes through it.
+pub(super) async fn serve_exchange(
+    state: &NodeState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    client: Option<Extension<ClientAddr>>,
+    answer: impl AsyncFnOnce(
+        &NodeState,
+        Option<&str>,
+        &str,
+        &mut NewExchange,
+    ) -> Result<serde_json::Value, ApiError>,
+) -> Response {
     let started = Instant::now();
     let path = uri
         .path_and_query()
@@ -45,11 +66,10 @@ pub async fn get_corporation(
         client_addr: client.and_then(|c| c.0.0).map(|a| a.to_string()),
         ..Default::default()
     };
-    let bearer = crate::token::bearer(&headers);
+    let bearer = crate::token::bearer(headers);
     let mut retry_after = None;
-    let (status, body) = match answer(&state, bearer, &number, &path, &mut entry, &mut retry_after)
-        .await
-    {
+    let mut error_code = None;
+    let (status, body) = match answer(state, bearer, &path, &mut entry).await {
         Ok(body) => (StatusCode::OK, body),
         Err(e) => {
             if e.status != StatusCode::NOT_FOUND && e.status != StatusCode::BAD_REQUEST {
@@ -61,6 +81,8 @@ pub async fn get_corporation(
                 tracing::warn!(code = %e.code, path = %crate::api_error::clip(&path), requester, "request refused");
             }
             entry.error_code = Some(e.code.clone());
+            retry_after = e.retry_after;
+            error_code = Some(e.code.clone());
             (e.status, e.body())
         }
     };
@@ -86,6 +108,11 @@ pub async fn get_corporation(
         return ApiError::internal(format!("exchange log: {e}")).into_response();
     }
     let mut response = (status, bytes).into_response();
+    if let Some(code) = error_code {
+        response
+            .extensions_mut()
+            .insert(crate::observability::ErrorCode(code));
+    }
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     for (name, value) in [("x-request-id", request_id), (token::RECEIPT_HEADER, receipt)] {
@@ -93,10 +120,8 @@ pub async fn get_corporation(
             headers.insert(name, v);
         }
     }
-    if let Some(secs) = retry_after
-        && let Ok(v) = HeaderValue::from_str(&secs.to_string())
-    {
-        headers.insert(header::RETRY_AFTER, v);
+    if let Some(secs) = retry_after {
+        headers.insert(header::RETRY_AFTER, secs.into());
     }
     response
 }
@@ -134,14 +159,24 @@ pub(crate) fn usable_bundle(
     }
 }
 
-async fn answer(
+/// A caller whose token verified and whose approval grants every scope it asked for, within its rate.
+pub(super) struct Authorized {
+    pub claims: token::RequestClaims,
+    /// The scopes that filter the answer: those asked for, or all granted when none were asked.
+    pub scopes: Vec<String>,
+    grant: Grant,
+    bundle: Option<Arc<bundle::store::Installed>>,
+}
+
+/// The authorisation every provider API shares: a usable bundle, the token (offline), the approval
+/// (deny by default), the scopes and the rate limit. Fills the caller's identity into the log entry as
+/// soon as it is known.
+pub(super) fn authorize(
     state: &NodeState,
     bearer: Option<&str>,
-    number: &str,
     path: &str,
     entry: &mut NewExchange,
-    retry_after: &mut Option<u64>,
-) -> Result<serde_json::Value, ApiError> {
+) -> Result<Authorized, ApiError> {
     let provider = state
         .config
         .provider
@@ -226,7 +261,6 @@ async fn answer(
         && let Err(wait) = state.limits.check(&claims.iss, &provider.api.name, rate)
     {
         let secs = super::rate_limit::retry_after_secs(wait);
-        *retry_after = Some(secs);
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
@@ -234,19 +268,36 @@ async fn answer(
                 "{} may call {} {rate} times a minute; retry after {secs} s",
                 claims.iss, provider.api.name
             ),
-        ));
-    }
-
-    let number = CorporateNumber::parse(number).map_err(|e| {
-        ApiError::bad_request(
-            "invalid_corporate_number",
-            format!("corporate number {:?}: {e}", crate::api_error::clip(number)),
         )
-    })?;
-    entry.corporate_number = Some(number.as_str().to_owned());
-    if grant.consent_required {
+        .with_retry_after(secs));
+    }
+    Ok(Authorized {
+        claims,
+        scopes,
+        grant,
+        bundle,
+    })
+}
+
+impl Authorized {
+    /// When the API requires consent: the corporation's prior consent to this requester, this API and
+    /// every scope asked for, valid today (JST).
+    pub(super) fn check_consent(
+        &self,
+        state: &NodeState,
+        number: &CorporateNumber,
+    ) -> Result<(), ApiError> {
+        if !self.grant.consent_required {
+            return Ok(());
+        }
+        let provider = state
+            .config
+            .provider
+            .as_ref()
+            .ok_or_else(|| ApiError::internal("not a provider"))?;
+        let (claims, scopes) = (&self.claims, &self.scopes);
         let today = jst::now_rfc3339().get(..10).unwrap_or_default().to_owned();
-        let consented = bundle.as_ref().is_some_and(|b| {
+        let consented = self.bundle.as_ref().is_some_and(|b| {
             b.bundle.prior_consents.iter().any(|c| {
                 c.corporate_number == number.as_str()
                     && c.requester == claims.iss
@@ -255,20 +306,51 @@ async fn answer(
                     && scopes.iter().all(|s| c.scopes.contains(s))
             })
         });
-        if !consented {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "consent_required",
-                format!(
-                    "{} requires the corporation's consent: {number} has given {} no prior consent for {} with scopes {}",
-                    provider.api.name,
-                    claims.iss,
-                    provider.api.name,
-                    scopes.join(" ")
-                ),
-            ));
+        if consented {
+            return Ok(());
         }
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "consent_required",
+            format!(
+                "{} requires the corporation's consent: {number} has given {} no prior consent for {} with scopes {}",
+                provider.api.name,
+                claims.iss,
+                provider.api.name,
+                scopes.join(" ")
+            ),
+        ))
     }
+
+    /// Whether answers need a per-corporation consent (then no list can be served).
+    pub(super) fn consent_required(&self) -> bool {
+        self.grant.consent_required
+    }
+}
+
+async fn answer(
+    state: &NodeState,
+    bearer: Option<&str>,
+    number: &str,
+    path: &str,
+    entry: &mut NewExchange,
+) -> Result<serde_json::Value, ApiError> {
+    let provider = state
+        .config
+        .provider
+        .as_ref()
+        .ok_or_else(|| ApiError::internal("not a provider"))?;
+    let authorized = authorize(state, bearer, path, entry)?;
+
+    let number = CorporateNumber::parse(number).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_corporate_number",
+            format!("corporate number {:?}: {e}", crate::api_error::clip(number)),
+        )
+    })?;
+    entry.corporate_number = Some(number.as_str().to_owned());
+    authorized.check_consent(state, &number)?;
+    let Authorized { claims, scopes, .. } = authorized;
     let found = dataset::find(&state.db, &provider.api.dataset, number.as_str())
         .await
         .map_err(ApiError::internal)?

@@ -14,8 +14,14 @@ async fn node(dir: &tempfile::TempDir) -> Arc<NodeState> {
         database_url: "sqlite::memory:".into(),
         key_file: dir.path().join("node.key.pem"),
         portal_url: None,
+        portal_public_key: None,
+        bundle_file: None,
+        bundle_poll_ms: 10_000,
+        admin_password_hash: None,
+        trusted_proxies: vec![],
         provider: None,
         requester: None,
+        connectbox: None,
     })
     .await
     .expect("node opens")
@@ -198,6 +204,8 @@ async fn portal_serves_health_readiness_and_metrics() {
         database_url: "sqlite::memory:".into(),
         key_file: dir.path().join("portal.key.pem"),
         site_root: dir.path().join("site"),
+        bundle_lifetime_secs: crate::portal::DEFAULT_BUNDLE_LIFETIME_SECS,
+        accounts: Default::default(),
     })
     .await
     .unwrap();

@@ -1,5 +1,6 @@
 //! Database entities, one module per table.
 
+pub mod connectbox_upload;
 pub mod corporation_record;
 pub mod dataset;
 pub mod dataset_reject;

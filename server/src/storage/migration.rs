@@ -2,8 +2,10 @@
 
 mod m0002_trust;
 mod m0003_accounts;
+mod m0005_connectbox;
 
 use sea_orm_migration::{prelude::*, schema::*};
+
 
 pub struct Migrator;
 
@@ -13,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(InitialSchema),
             Box::new(m0002_trust::Migration),
             Box::new(m0003_accounts::Migration),
+            Box::new(m0005_connectbox::Migration),
         ]
     }
 }

@@ -16,6 +16,14 @@ pub struct Model {
     pub current: bool,
     /// The standard-data document, JSON text.
     pub document: String,
+    /// The corporate name, for `name_prefix` filters (ConnectBox listing).
+    pub name: Option<String>,
+    /// Prefecture name (都道府県), for `prefecture` filters.
+    pub prefecture: Option<String>,
+    /// The data's own update date (YYYY-MM-DD), for `changed_since`.
+    pub updated_on: Option<String>,
+    /// True for the one record per number that answers in its version (set before publication).
+    pub head: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
