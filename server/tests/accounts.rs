@@ -491,13 +491,16 @@ async fn idle_and_absolute_timeouts_end_a_login() {
     let (status, body) = b.get("/api/v1/me").await;
     assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "unauthenticated"));
 
-    let absolute = TestApp::with(AccountsConfig { absolute_timeout: Duration::from_secs(2), ..AccountsConfig::default() }).await;
+    let absolute = TestApp::with(AccountsConfig { absolute_timeout: Duration::from_secs(4), ..AccountsConfig::default() }).await;
     let b = absolute.operator().await;
-    for _ in 0..3 {
+    let logged_in = std::time::Instant::now();
+    for _ in 0..2 {
         // Busy all along: activity does not stretch the absolute limit.
-        tokio::time::sleep(Duration::from_millis(700)).await;
-        let _ = b.get("/api/v1/session").await;
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let (status, body) = b.get("/api/v1/me").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
     }
+    tokio::time::sleep(Duration::from_millis(4300).saturating_sub(logged_in.elapsed())).await;
     let (status, body) = b.get("/api/v1/me").await;
     assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "session_expired"));
     assert_eq!(absolute.audit_actions("security.session_expired").await.len(), 1);
