@@ -98,7 +98,10 @@ pub struct Accounts {
 
 impl Accounts {
     /// Uses SMTP when configured, else the outbox table.
-    pub fn new(db: DatabaseConnection, config: AccountsConfig) -> Result<Accounts, mail::MailError> {
+    pub fn new(
+        db: DatabaseConnection,
+        config: AccountsConfig,
+    ) -> Result<Accounts, mail::MailError> {
         let mailer: Arc<dyn mail::Mailer> = match &config.smtp {
             Some(smtp) => Arc::new(mail::SmtpMailer::new(smtp, db.clone())?),
             None => Arc::new(mail::OutboxMailer { db: db.clone() }),

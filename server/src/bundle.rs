@@ -323,7 +323,10 @@ mod tests {
                 .unwrap_err()
                 .code()
         };
-        assert_eq!(code("{\"version\":9}", None, Clock::At(now)), "bundle_malformed");
+        assert_eq!(
+            code("{\"version\":9}", None, Clock::At(now)),
+            "bundle_malformed"
+        );
         let forger = NodeKey::generate();
         assert_eq!(
             code(&sign(&forger, &bundle(6, now, 100)), None, Clock::At(now)),
@@ -342,7 +345,10 @@ mod tests {
             "bundle_audience"
         );
         assert_eq!(code(&good, None, Clock::At(now + 100)), "bundle_expired");
-        assert_eq!(code(&good, None, Clock::At(now - 60)), "bundle_not_yet_valid");
+        assert_eq!(
+            code(&good, None, Clock::At(now - 60)),
+            "bundle_not_yet_valid"
+        );
         assert_eq!(code(&good, Some(5), Clock::At(now)), "bundle_rollback");
         // An expired bundle still loads when the clock is ignored (reload at start).
         assert!(verify(&good, &anchor, "provider", None, Clock::Ignore).is_ok());

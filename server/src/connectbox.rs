@@ -480,7 +480,11 @@ impl ConnectBox {
                 return self.bare_receipt(row);
             }
         };
-        let notify = self.notify.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let notify = self
+            .notify
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         notify(&receipt);
         receipt
     }
@@ -616,8 +620,11 @@ fn inputs_of(path: &Path, file_name: &str) -> Result<Vec<Input>, ConnectBoxError
         }
     }
     let file = std::fs::File::open(path).map_err(io_error)?;
-    let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))
-        .map_err(|e| io_error(std::io::Error::other(format!("not a readable ZIP archive: {e}"))))?;
+    let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| {
+        io_error(std::io::Error::other(format!(
+            "not a readable ZIP archive: {e}"
+        )))
+    })?;
     let mut inputs = Vec::new();
     for index in 0..archive.len() {
         let entry = archive

@@ -14,11 +14,7 @@ use sea_orm::{
     EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
-use std::{
-    io::Read,
-    path::PathBuf,
-    sync::Arc,
-};
+use std::{io::Read, path::PathBuf, sync::Arc};
 use tokio::sync::mpsc;
 
 #[derive(Debug, thiserror::Error)]
@@ -422,7 +418,11 @@ async fn load_source(
                 let mut sink = ChannelSink { tx };
                 plugin_for_task.convert(&mut reader as &mut dyn Read, &[], &mut sink)
             };
-            (result, hex::encode(hashing.hasher.finalize()), hashing.bytes)
+            (
+                result,
+                hex::encode(hashing.hasher.finalize()),
+                hashing.bytes,
+            )
         })
     });
 
@@ -541,7 +541,10 @@ async fn store_batch(
             line: Set(r.line as i64),
             current: Set(!is_past_state(&r.document)),
             document: Set(r.document.to_string()),
-            name: Set(text_at(&r.document, &["Basic", "Destination", "Corporate name"])),
+            name: Set(text_at(
+                &r.document,
+                &["Basic", "Destination", "Corporate name"],
+            )),
             prefecture: Set(prefecture_of(&r.document)),
             updated_on: Set(updated_on(&r.document)),
             head: Set(false),
@@ -575,7 +578,12 @@ fn text_at(document: &serde_json::Value, path: &[&str]) -> Option<String> {
 /// company, else what an extension block says.
 fn prefecture_of(document: &serde_json::Value) -> Option<String> {
     text_at(document, &["Basic", "Destination", "Head office address1"])
-        .or_else(|| text_at(document, &["Basic", "Destination", "Branch office address1"]))
+        .or_else(|| {
+            text_at(
+                document,
+                &["Basic", "Destination", "Branch office address1"],
+            )
+        })
         .or_else(|| extension_text(document, "prefectureName"))
 }
 
@@ -763,7 +771,8 @@ pub async fn list(
             })
             .collect();
         query = query.filter(
-            corporation_record::Column::Name.like(LikeExpr::new(format!("{escaped}%")).escape('\\')),
+            corporation_record::Column::Name
+                .like(LikeExpr::new(format!("{escaped}%")).escape('\\')),
         );
     }
     if let Some(prefecture) = &filter.prefecture {

@@ -304,9 +304,12 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
     portal::serve_listener(portal.clone(), portal_listener).await?;
     // First bundles before the nodes answer anyone; later ones arrive by polling.
     for node in [&provider, &requester] {
-        node::bundle_poll::fetch_once(node)
-            .await
-            .map_err(|e| anyhow::anyhow!("{}: first bundle from the portal: {e}", node.config.client_id))?;
+        node::bundle_poll::fetch_once(node).await.map_err(|e| {
+            anyhow::anyhow!(
+                "{}: first bundle from the portal: {e}",
+                node.config.client_id
+            )
+        })?;
     }
     node::serve_listener(provider.clone(), provider_listener)?;
     node::serve_listener(requester.clone(), requester_listener)?;
@@ -447,10 +450,12 @@ pub fn banner(info: &DemoInfo, load: Option<&LoadReport>) -> String {
          \nThe main job — ask the requester node for a corporation's standard data:\n\
          \n  curl -s -u '{user}:{pw}' \\\n    -d 'call_api=/v1/corporations/{number}&client_id={client}&method=GET&scope=basic+x-nta' \\\n    {req}/v1/reception_jizen\n\
          \nThen open {portal}/logs to see both nodes' records of the exchange.\n\
-         Portal logins (passwords generated at first start, kept in portal-logins.json):\n{logins}\
+         \nPortal logins (passwords generated at first start, kept in portal-logins.json):\n{logins}\
          \nConnectBox — upload an NTA 差分 file (CSV or ZIP) to the provider's dataset {dataset}:\n\
-         \n  RENKEI_UPLOAD_PASSWORD='{cb_pw}' renkei connectbox upload --node {prov} \\\n    --user {cb_user} --password-env RENKEI_UPLOAD_PASSWORD --dataset {dataset} FILE\n\
-         Details for scripts: demo.json in the data directory. Stop with Ctrl-C.\n",
+         \n  RENKEI_UPLOAD_PASSWORD='{cb_pw}' {exe} connectbox upload --node {prov} \\\n    --user {cb_user} --password-env RENKEI_UPLOAD_PASSWORD --dataset {dataset} FILE\n\
+         \nEach node's bundle and recent bundle events (its admin login is in node-admin.json):\n\
+         \n  curl -s -u '{admin_user}:{admin_pw}' {prov}/admin/status\n\
+         \nDetails for scripts: demo.json in the data directory. Stop with Ctrl-C.\n",
         portal = info.portal_url,
         req = info.requester_node_url,
         prov = info.provider_node_url,
@@ -471,6 +476,16 @@ pub fn banner(info: &DemoInfo, load: Option<&LoadReport>) -> String {
         dataset = info.dataset,
         cb_user = info.connectbox_user,
         cb_pw = info.connectbox_password,
+        exe = std::env::current_exe()
+            .ok()
+            .and_then(|p| {
+                let cwd = std::env::current_dir().ok()?;
+                Some(p.strip_prefix(&cwd).map(|r| r.to_path_buf()).unwrap_or(p))
+            })
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "renkei".to_owned()),
+        admin_user = info.node_admin_user,
+        admin_pw = info.node_admin_password,
     ));
     out
 }

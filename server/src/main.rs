@@ -231,16 +231,20 @@ async fn open_bundle_store(
 ) -> anyhow::Result<(node::NodeConfig, renkei::bundle::store::BundleStore)> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let config: node::NodeConfig = toml::from_str(&text)
-        .with_context(|| format!("node configuration {}", path.display()))?;
+    let config: node::NodeConfig =
+        toml::from_str(&text).with_context(|| format!("node configuration {}", path.display()))?;
     let anchor = config
         .portal_public_key
         .clone()
         .context("the node configuration has no portal_public_key (trust anchor)")?;
     let db = storage::open(&config.database_url).await?;
-    let store =
-        renkei::bundle::store::BundleStore::open(&anchor, &config.client_id, &config.bundle_path(), db)
-            .await;
+    let store = renkei::bundle::store::BundleStore::open(
+        &anchor,
+        &config.client_id,
+        &config.bundle_path(),
+        db,
+    )
+    .await;
     Ok((config, store))
 }
 
@@ -504,8 +508,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             dataset,
             file,
         }) => {
-            let password = std::env::var(&password_env)
-                .with_context(|| format!("environment variable {password_env} (the uploader's password) is not set"))?;
+            let password = std::env::var(&password_env).with_context(|| {
+                format!("environment variable {password_env} (the uploader's password) is not set")
+            })?;
             let request = renkei::connectbox::client::Upload {
                 node: &node,
                 user: &user,
@@ -595,7 +600,9 @@ async fn verify_log(
     };
     let result = audit::audit(
         &records,
-        expect_head.as_ref().map(|(seq, hash)| (*seq, hash.as_str())),
+        expect_head
+            .as_ref()
+            .map(|(seq, hash)| (*seq, hash.as_str())),
     );
     match (&result, json) {
         (Ok(head), false) => println!(

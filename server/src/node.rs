@@ -3,8 +3,8 @@
 
 pub mod admin;
 pub mod bundle_poll;
-pub mod edge;
 pub mod corporations;
+pub mod edge;
 pub mod exchange_log;
 pub mod path;
 pub mod provider;
@@ -329,6 +329,13 @@ async fn metrics(
         }
         Err(e) => tracing::warn!(error = %e, "metrics: cannot count the exchange-log backlog"),
     }
+    let age = state
+        .bundle
+        .as_ref()
+        .and_then(|b| b.current())
+        .map(|c| (crate::bundle::unix_now() - c.bundle.issued_at).max(0))
+        .unwrap_or(-1);
+    state.metrics.bundle_age.set(age);
     crate::observability::metrics_response(&state.metrics)
 }
 

@@ -233,7 +233,10 @@ pub async fn serve_listener(
         let stop = async move { state.shutdown.notified().await };
         // Connect info: login throttling counts failures per client address.
         let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(stop)
+            .await
+        {
             tracing::error!(error = %e, "portal server stopped");
         }
     });

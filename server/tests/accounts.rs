@@ -1,7 +1,6 @@
 //! Portal accounts over HTTP, against a real portal on 127.0.0.1:0 with an SQLite file: sign-up,
 //! review, mails in the outbox, login, sessions, CSRF, throttling, links, members, role isolation.
 
-use reqwest::StatusCode;
 use renkei::{
     accounts::{AccountsConfig, gate::BasicGate, throttle::ThrottlePolicy},
     portal::{self, PortalConfig, PortalState},
@@ -11,6 +10,7 @@ use renkei::{
     },
 };
 use renkei_standard::CorporateNumber;
+use reqwest::StatusCode;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, PaginatorTrait, QueryOrder};
 use serde_json::{Value, json};
 use std::{sync::Arc, sync::Mutex, time::Duration};
@@ -52,13 +52,16 @@ impl TestApp {
         .await
         .expect("portal opens");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = portal::serve_listener(state.clone(), listener).await.unwrap();
+        let addr = portal::serve_listener(state.clone(), listener)
+            .await
+            .unwrap();
         let app = TestApp {
             url: format!("http://{addr}"),
             state,
             _dir: dir,
         };
-        app.insert_account(None, OPERATOR, OPERATOR_PW, "operator").await;
+        app.insert_account(None, OPERATOR, OPERATOR_PW, "operator")
+            .await;
         app
     }
 
@@ -71,7 +74,13 @@ impl TestApp {
         }
     }
 
-    async fn insert_account(&self, org: Option<i64>, email: &str, password: &str, role: &str) -> i64 {
+    async fn insert_account(
+        &self,
+        org: Option<i64>,
+        email: &str,
+        password: &str,
+        role: &str,
+    ) -> i64 {
         account::ActiveModel {
             id: Default::default(),
             organisation_id: Set(org),
@@ -102,7 +111,8 @@ impl TestApp {
         .insert(&self.state.db)
         .await
         .unwrap();
-        self.insert_account(Some(org.id), admin, STRONG_PW, "org_admin").await;
+        self.insert_account(Some(org.id), admin, STRONG_PW, "org_admin")
+            .await;
         org.id
     }
 
@@ -115,7 +125,11 @@ impl TestApp {
     }
 
     async fn mails_to(&self, to: &str) -> Vec<mail_outbox::Model> {
-        self.outbox().await.into_iter().filter(|m| m.to_addr == to).collect()
+        self.outbox()
+            .await
+            .into_iter()
+            .filter(|m| m.to_addr == to)
+            .collect()
     }
 
     async fn audit(&self) -> Vec<audit_log::Model> {
@@ -127,7 +141,11 @@ impl TestApp {
     }
 
     async fn audit_actions(&self, action: &str) -> Vec<audit_log::Model> {
-        self.audit().await.into_iter().filter(|a| a.action == action).collect()
+        self.audit()
+            .await
+            .into_iter()
+            .filter(|a| a.action == action)
+            .collect()
     }
 
     async fn counts(&self) -> (u64, u64, u64) {
@@ -163,7 +181,10 @@ impl Browser {
         *self.cookie.lock().unwrap() = Some(value.into());
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
         let mut request = request;
         if let Some(c) = self.cookie() {
             request = request.header("cookie", format!("renkei_session={c}"));
@@ -179,12 +200,18 @@ impl Browser {
             }
         }
         let text = response.text().await.unwrap();
-        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
         (status, headers, body)
     }
 
     async fn get(&self, path: &str) -> (StatusCode, Value) {
-        let (s, _, b) = self.send(self.client.get(format!("{}{path}", self.url))).await;
+        let (s, _, b) = self
+            .send(self.client.get(format!("{}{path}", self.url)))
+            .await;
         (s, b)
     }
 
@@ -197,18 +224,34 @@ impl Browser {
         }
         let token = self.csrf.lock().unwrap().clone().unwrap();
         let (s, _, b) = self
-            .send(self.client.post(format!("{}{path}", self.url)).header("x-csrf-token", token).json(&body))
+            .send(
+                self.client
+                    .post(format!("{}{path}", self.url))
+                    .header("x-csrf-token", token)
+                    .json(&body),
+            )
             .await;
         (s, b)
     }
 
-    async fn post_raw(&self, path: &str, request: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder) -> (StatusCode, Value) {
-        let (s, _, b) = self.send(request(self.client.post(format!("{}{path}", self.url)))).await;
+    async fn post_raw(
+        &self,
+        path: &str,
+        request: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> (StatusCode, Value) {
+        let (s, _, b) = self
+            .send(request(self.client.post(format!("{}{path}", self.url))))
+            .await;
         (s, b)
     }
 
     async fn login(&self, email: &str, password: &str) -> (StatusCode, Value) {
-        let (status, body) = self.post("/api/v1/login", json!({ "email": email, "password": password })).await;
+        let (status, body) = self
+            .post(
+                "/api/v1/login",
+                json!({ "email": email, "password": password }),
+            )
+            .await;
         if status == StatusCode::OK {
             *self.csrf.lock().unwrap() = Some(body["csrf_token"].as_str().unwrap().to_owned());
         }
@@ -227,8 +270,14 @@ fn code(body: &Value) -> &str {
 }
 
 fn link_token(body: &str) -> String {
-    let at = body.find("token=").unwrap_or_else(|| panic!("no link in {body}")) + "token=".len();
-    body[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
+    let at = body
+        .find("token=")
+        .unwrap_or_else(|| panic!("no link in {body}"))
+        + "token=".len();
+    body[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
 }
 
 fn sign_up_form(email: &str, base: &str) -> Value {
@@ -245,30 +294,54 @@ fn sign_up_form(email: &str, base: &str) -> Value {
 async fn sign_up_then_approval_mails_the_applicant_and_lets_them_log_in() {
     let app = TestApp::start().await;
     let applicant = app.browser();
-    let (status, body) = applicant.post("/api/v1/signup", sign_up_form("Taro@Example.JP", "000000000001")).await;
+    let (status, body) = applicant
+        .post(
+            "/api/v1/signup",
+            sign_up_form("Taro@Example.JP", "000000000001"),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["organisation"]["status"], "pending");
-    assert_eq!(body["organisation"]["corporate_number"], corporate_number("000000000001"));
+    assert_eq!(
+        body["organisation"]["corporate_number"],
+        corporate_number("000000000001")
+    );
     assert_eq!(body["account"]["email"], "taro@example.jp");
     assert_eq!(body["account"]["role"], "org_admin");
     let org_id = body["organisation"]["id"].as_i64().unwrap();
     let received = app.mails_to("taro@example.jp").await;
     assert_eq!(received.len(), 1);
-    assert_eq!(received[0].subject, "利用申請を受け付けました / We received your application");
+    assert_eq!(
+        received[0].subject,
+        "利用申請を受け付けました / We received your application"
+    );
 
     // Pending: the right password still does not open the portal.
     let (status, body) = app.browser().login("taro@example.jp", STRONG_PW).await;
-    assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "account_pending"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "account_pending")
+    );
 
     let op = app.operator().await;
-    let (status, body) = op.get("/api/v1/operator/organisations?status=pending").await;
+    let (status, body) = op
+        .get("/api/v1/operator/organisations?status=pending")
+        .await;
     assert_eq!(status, StatusCode::OK);
-    let pending: Vec<&str> = body["organisations"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+    let pending: Vec<&str> = body["organisations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
     assert_eq!(pending, ["株式会社テスト申請"]);
 
     let comment = format!("{}ここは切られる", "承".repeat(200));
     let (status, body) = op
-        .post(&format!("/api/v1/operator/organisations/{org_id}/approve"), json!({ "comment": comment }))
+        .post(
+            &format!("/api/v1/operator/organisations/{org_id}/approve"),
+            json!({ "comment": comment }),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["organisation"]["status"], "approved");
@@ -277,9 +350,19 @@ async fn sign_up_then_approval_mails_the_applicant_and_lets_them_log_in() {
     let mails = app.mails_to("taro@example.jp").await;
     assert_eq!(mails.len(), 2);
     let approval = &mails[1];
-    assert_eq!(approval.subject, "利用申請が承認されました / Your application was approved");
-    assert!(approval.body.contains(&format!("{}…", "承".repeat(200))), "{}", approval.body);
-    assert!(!approval.body.contains("ここは切られる"), "comment cut at 200 characters");
+    assert_eq!(
+        approval.subject,
+        "利用申請が承認されました / Your application was approved"
+    );
+    assert!(
+        approval.body.contains(&format!("{}…", "承".repeat(200))),
+        "{}",
+        approval.body
+    );
+    assert!(
+        !approval.body.contains("ここは切られる"),
+        "comment cut at 200 characters"
+    );
     let ja = approval.body.find("承認しました").unwrap();
     let en = approval.body.find("was approved").unwrap();
     assert!(ja < en, "Japanese first, then English");
@@ -288,7 +371,11 @@ async fn sign_up_then_approval_mails_the_applicant_and_lets_them_log_in() {
     assert_eq!(reviews.len(), 1);
     assert_eq!(reviews[0].actor, OPERATOR);
     assert_eq!(reviews[0].target, format!("organisation:{org_id}"));
-    assert!(reviews[0].time.ends_with("+09:00"), "JST: {}", reviews[0].time);
+    assert!(
+        reviews[0].time.ends_with("+09:00"),
+        "JST: {}",
+        reviews[0].time
+    );
 
     let applicant = app.browser();
     let body = applicant.login_ok("taro@example.jp", STRONG_PW).await;
@@ -300,9 +387,15 @@ async fn sign_up_then_approval_mails_the_applicant_and_lets_them_log_in() {
 
     // Reviewed once: a second decision is refused and changes nothing.
     let (status, body) = op
-        .post(&format!("/api/v1/operator/organisations/{org_id}/reject"), json!({ "comment": "late" }))
+        .post(
+            &format!("/api/v1/operator/organisations/{org_id}/reject"),
+            json!({ "comment": "late" }),
+        )
         .await;
-    assert_eq!((status, code(&body)), (StatusCode::CONFLICT, "already_reviewed"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "already_reviewed")
+    );
     let (_, me) = applicant.get("/api/v1/me").await;
     assert_eq!(me["organisation"]["status"], "approved");
 }
@@ -314,80 +407,166 @@ async fn rejection_needs_a_reason_and_is_mailed() {
         ..AccountsConfig::default()
     })
     .await;
-    let (status, body) = app.browser().post("/api/v1/signup", sign_up_form("hanako@example.jp", "000000000002")).await;
+    let (status, body) = app
+        .browser()
+        .post(
+            "/api/v1/signup",
+            sign_up_form("hanako@example.jp", "000000000002"),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let org_id = body["organisation"]["id"].as_i64().unwrap();
     let op = app.operator().await;
     let path = format!("/api/v1/operator/organisations/{org_id}/reject");
     let (status, body) = op.post(&path, json!({})).await;
-    assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, "missing_field"));
-    assert!(body["error"]["message"].as_str().unwrap().starts_with("comment:"));
-    let (status, body) = op.post(&path, json!({ "comment": "法人番号と名称が一致しません" })).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "missing_field")
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("comment:")
+    );
+    let (status, body) = op
+        .post(&path, json!({ "comment": "法人番号と名称が一致しません" }))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["organisation"]["status"], "rejected");
     let mails = app.mails_to("hanako@example.jp").await;
-    assert_eq!(mails.last().unwrap().subject, "[外部接続環境] 利用申請は承認されませんでした / Your application was not approved");
-    assert!(mails.last().unwrap().body.contains("法人番号と名称が一致しません"));
-    assert!(mails.iter().all(|m| m.subject.starts_with("[外部接続環境] ")));
+    assert_eq!(
+        mails.last().unwrap().subject,
+        "[外部接続環境] 利用申請は承認されませんでした / Your application was not approved"
+    );
+    assert!(
+        mails
+            .last()
+            .unwrap()
+            .body
+            .contains("法人番号と名称が一致しません")
+    );
+    assert!(
+        mails
+            .iter()
+            .all(|m| m.subject.starts_with("[外部接続環境] "))
+    );
     let (status, body) = app.browser().login("hanako@example.jp", STRONG_PW).await;
-    assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "account_rejected"));
-    assert_eq!(app.audit_actions("organisation.reject").await[0].detail, "法人番号と名称が一致しません");
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "account_rejected")
+    );
+    assert_eq!(
+        app.audit_actions("organisation.reject").await[0].detail,
+        "法人番号と名称が一致しません"
+    );
 }
 
 #[tokio::test]
 async fn bad_sign_ups_are_refused_with_the_field_named_and_nothing_stored() {
     let app = TestApp::start().await;
     let b = app.browser();
-    let (status, _) = b.post("/api/v1/signup", sign_up_form("first@example.jp", "000000000003")).await;
+    let (status, _) = b
+        .post(
+            "/api/v1/signup",
+            sign_up_form("first@example.jp", "000000000003"),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     let before = app.counts().await;
 
     let cases: Vec<(Value, StatusCode, &str, &str)> = vec![
-        (sign_up_form("FIRST@example.jp", "000000000004"), StatusCode::CONFLICT, "duplicate_email", "email:"),
-        (sign_up_form("second@example.jp", "000000000003"), StatusCode::CONFLICT, "duplicate_corporate_number", "corporate_number:"),
         (
-            { let mut f = sign_up_form("third@example.jp", "000000000005"); f["corporate_number"] = json!("1234567890123"); f },
+            sign_up_form("FIRST@example.jp", "000000000004"),
+            StatusCode::CONFLICT,
+            "duplicate_email",
+            "email:",
+        ),
+        (
+            sign_up_form("second@example.jp", "000000000003"),
+            StatusCode::CONFLICT,
+            "duplicate_corporate_number",
+            "corporate_number:",
+        ),
+        (
+            {
+                let mut f = sign_up_form("third@example.jp", "000000000005");
+                f["corporate_number"] = json!("1234567890123");
+                f
+            },
             StatusCode::BAD_REQUEST,
             "invalid_corporate_number",
             "corporate_number:",
         ),
         (
-            { let mut f = sign_up_form("third@example.jp", "000000000005"); f["password"] = json!("short"); f },
+            {
+                let mut f = sign_up_form("third@example.jp", "000000000005");
+                f["password"] = json!("short");
+                f
+            },
             StatusCode::BAD_REQUEST,
             "weak_password",
             "password:",
         ),
         (
-            { let mut f = sign_up_form("third@example.jp", "000000000005"); f["password"] = json!("onlylowercaseletters"); f },
+            {
+                let mut f = sign_up_form("third@example.jp", "000000000005");
+                f["password"] = json!("onlylowercaseletters");
+                f
+            },
             StatusCode::BAD_REQUEST,
             "weak_password",
             "password:",
         ),
         (
-            { let mut f = sign_up_form("third@example.jp", "000000000005"); f["password"] = json!("third@example.jp"); f },
+            {
+                let mut f = sign_up_form("third@example.jp", "000000000005");
+                f["password"] = json!("third@example.jp");
+                f
+            },
             StatusCode::BAD_REQUEST,
             "weak_password",
             "password:",
         ),
         (
-            { let mut f = sign_up_form("not-an-address", "000000000005"); f["password"] = json!(STRONG_PW); f },
+            {
+                let mut f = sign_up_form("not-an-address", "000000000005");
+                f["password"] = json!(STRONG_PW);
+                f
+            },
             StatusCode::BAD_REQUEST,
             "invalid_email",
             "email:",
         ),
         (
-            { let mut f = sign_up_form("third@example.jp", "000000000005"); f["organisation_name"] = json!("  "); f },
+            {
+                let mut f = sign_up_form("third@example.jp", "000000000005");
+                f["organisation_name"] = json!("  ");
+                f
+            },
             StatusCode::BAD_REQUEST,
             "missing_field",
             "organisation_name:",
         ),
-        (json!({ "email": "x@example.jp" }), StatusCode::BAD_REQUEST, "invalid_body", "missing field"),
+        (
+            json!({ "email": "x@example.jp" }),
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            "missing field",
+        ),
     ];
     for (form, want_status, want_code, field) in cases {
         let (status, body) = b.post("/api/v1/signup", form.clone()).await;
-        assert_eq!((status, code(&body)), (want_status, want_code), "{form}: {body}");
+        assert_eq!(
+            (status, code(&body)),
+            (want_status, want_code),
+            "{form}: {body}"
+        );
         let message = body["error"]["message"].as_str().unwrap();
-        assert!(message.contains(field), "{want_code}: message {message:?} names {field}");
+        assert!(
+            message.contains(field),
+            "{want_code}: message {message:?} names {field}"
+        );
     }
     assert_eq!(app.counts().await, before, "nothing was stored or mailed");
 }
@@ -408,14 +587,23 @@ async fn state_changing_requests_without_the_csrf_token_are_refused_and_logged()
     let (status, body) = b.post_raw("/api/v1/signup", |r| r.json(&form)).await;
     assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "csrf"));
     // A wrong token, in the header and as a form field.
-    let (status, body) = b.post_raw("/api/v1/signup", |r| r.header("x-csrf-token", "forged").json(&form)).await;
+    let (status, body) = b
+        .post_raw("/api/v1/signup", |r| {
+            r.header("x-csrf-token", "forged").json(&form)
+        })
+        .await;
     assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "csrf"));
     let (status, body) = b
         .post_raw("/api/v1/login", |r| {
             let body: String = form_urlencoded::Serializer::new(String::new())
-                .extend_pairs([("email", OPERATOR), ("password", OPERATOR_PW), ("csrf_token", "forged")])
+                .extend_pairs([
+                    ("email", OPERATOR),
+                    ("password", OPERATOR_PW),
+                    ("csrf_token", "forged"),
+                ])
                 .finish();
-            r.header("content-type", "application/x-www-form-urlencoded").body(body)
+            r.header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
         })
         .await;
     assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "csrf"));
@@ -423,12 +611,19 @@ async fn state_changing_requests_without_the_csrf_token_are_refused_and_logged()
     let other = app.browser();
     let (_, other_info) = other.get("/api/v1/session").await;
     let other_token = other_info["csrf_token"].as_str().unwrap().to_owned();
-    let (status, body) = b.post_raw("/api/v1/signup", |r| r.header("x-csrf-token", other_token).json(&form)).await;
+    let (status, body) = b
+        .post_raw("/api/v1/signup", |r| {
+            r.header("x-csrf-token", other_token).json(&form)
+        })
+        .await;
     assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "csrf"));
     assert_eq!(app.counts().await, before, "nothing changed");
     let refusals = app.audit_actions("security.csrf_refused").await;
     assert_eq!(
-        refusals.iter().map(|r| (r.target.as_str(), r.detail.as_str())).collect::<Vec<_>>(),
+        refusals
+            .iter()
+            .map(|r| (r.target.as_str(), r.detail.as_str()))
+            .collect::<Vec<_>>(),
         [
             ("/api/v1/signup", "no CSRF token in the session"),
             ("/api/v1/signup", "no CSRF token sent"),
@@ -438,7 +633,11 @@ async fn state_changing_requests_without_the_csrf_token_are_refused_and_logged()
         ]
     );
     // The right token works: the form field form of it too.
-    let (status, _) = b.post_raw("/api/v1/signup", |r| r.header("x-csrf-token", token).json(&form)).await;
+    let (status, _) = b
+        .post_raw("/api/v1/signup", |r| {
+            r.header("x-csrf-token", token).json(&form)
+        })
+        .await;
     assert_eq!(status, StatusCode::CREATED);
 }
 
@@ -446,11 +645,21 @@ async fn state_changing_requests_without_the_csrf_token_are_refused_and_logged()
 async fn sessions_cycle_at_login_and_refuse_tampered_or_ended_cookies() {
     let app = TestApp::start().await;
     let b = app.browser();
-    let (_, headers, _) = b.send(b.client.get(format!("{}/api/v1/session", b.url))).await;
-    let set_cookie = headers.get("set-cookie").unwrap().to_str().unwrap().to_owned();
+    let (_, headers, _) = b
+        .send(b.client.get(format!("{}/api/v1/session", b.url)))
+        .await;
+    let set_cookie = headers
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
     assert!(set_cookie.contains("SameSite=Lax"), "{set_cookie}");
-    assert!(!set_cookie.contains("Secure"), "no TLS in the test: {set_cookie}");
+    assert!(
+        !set_cookie.contains("Secure"),
+        "no TLS in the test: {set_cookie}"
+    );
     let before_login = b.cookie().unwrap();
     b.login_ok(OPERATOR, OPERATOR_PW).await;
     let after_login = b.cookie().unwrap();
@@ -461,18 +670,31 @@ async fn sessions_cycle_at_login_and_refuse_tampered_or_ended_cookies() {
     let stale = app.browser();
     stale.set_cookie(&before_login);
     let (status, body) = stale.get("/api/v1/me").await;
-    assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "unauthenticated"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "unauthenticated")
+    );
 
     // A tampered cookie (one character changed) and garbage are refused and logged.
     let mut chars: Vec<char> = after_login.chars().collect();
     chars[3] = if chars[3] == 'A' { 'B' } else { 'A' };
-    for cookie in [chars.into_iter().collect::<String>(), "not-a-session".to_owned()] {
+    for cookie in [
+        chars.into_iter().collect::<String>(),
+        "not-a-session".to_owned(),
+    ] {
         let forged = app.browser();
         forged.set_cookie(&cookie);
         let (status, body) = forged.get("/api/v1/operator/accounts").await;
-        assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "unauthenticated"), "{cookie}");
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            "{cookie}"
+        );
     }
-    assert_eq!(app.audit_actions("security.session_rejected").await.len(), 3);
+    assert_eq!(
+        app.audit_actions("security.session_rejected").await.len(),
+        3
+    );
 
     // Logout ends the session for good.
     let (status, _) = b.post("/api/v1/logout", json!({})).await;
@@ -480,18 +702,32 @@ async fn sessions_cycle_at_login_and_refuse_tampered_or_ended_cookies() {
     let replay = app.browser();
     replay.set_cookie(&after_login);
     let (status, body) = replay.get("/api/v1/me").await;
-    assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "unauthenticated"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "unauthenticated")
+    );
 }
 
 #[tokio::test]
 async fn idle_and_absolute_timeouts_end_a_login() {
-    let idle = TestApp::with(AccountsConfig { idle_timeout: Duration::from_secs(1), ..AccountsConfig::default() }).await;
+    let idle = TestApp::with(AccountsConfig {
+        idle_timeout: Duration::from_secs(1),
+        ..AccountsConfig::default()
+    })
+    .await;
     let b = idle.operator().await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let (status, body) = b.get("/api/v1/me").await;
-    assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "unauthenticated"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "unauthenticated")
+    );
 
-    let absolute = TestApp::with(AccountsConfig { absolute_timeout: Duration::from_secs(4), ..AccountsConfig::default() }).await;
+    let absolute = TestApp::with(AccountsConfig {
+        absolute_timeout: Duration::from_secs(4),
+        ..AccountsConfig::default()
+    })
+    .await;
     let b = absolute.operator().await;
     let logged_in = std::time::Instant::now();
     for _ in 0..2 {
@@ -502,128 +738,285 @@ async fn idle_and_absolute_timeouts_end_a_login() {
     }
     tokio::time::sleep(Duration::from_millis(4300).saturating_sub(logged_in.elapsed())).await;
     let (status, body) = b.get("/api/v1/me").await;
-    assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "session_expired"));
-    assert_eq!(absolute.audit_actions("security.session_expired").await.len(), 1);
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "session_expired")
+    );
+    assert_eq!(
+        absolute
+            .audit_actions("security.session_expired")
+            .await
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
 async fn login_is_throttled_per_account_and_per_address() {
     let app = TestApp::with(AccountsConfig {
-        throttle: ThrottlePolicy { window_secs: 900, per_account: 5, per_address: 8 },
+        throttle: ThrottlePolicy {
+            window_secs: 900,
+            per_account: 5,
+            per_address: 8,
+        },
         ..AccountsConfig::default()
     })
     .await;
     let b = app.browser();
     for _ in 0..5 {
         let (status, body) = b.login(OPERATOR, "wrong-password-1").await;
-        assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "invalid_credentials"));
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::UNAUTHORIZED, "invalid_credentials")
+        );
     }
     // The sixth try is refused even with the right password.
     let (status, body) = b.login(OPERATOR, OPERATOR_PW).await;
-    assert_eq!((status, code(&body)), (StatusCode::TOO_MANY_REQUESTS, "throttled"), "{body}");
-    assert!(body["error"]["message"].as_str().unwrap().contains("15 minutes"), "{body}");
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::TOO_MANY_REQUESTS, "throttled"),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("15 minutes"),
+        "{body}"
+    );
     assert_eq!(app.audit_actions("security.login_failed").await.len(), 5);
     assert_eq!(app.audit_actions("security.login_throttled").await.len(), 1);
 
     // Three more failures on other (even unknown) accounts fill the address's quota of 8.
-    for email in ["nobody1@example.jp", "nobody2@example.jp", "nobody3@example.jp"] {
+    for email in [
+        "nobody1@example.jp",
+        "nobody2@example.jp",
+        "nobody3@example.jp",
+    ] {
         let (status, _) = b.login(email, "whatever-pass-1").await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
-    app.insert_account(None, "second-op@renkei.test", OPERATOR_PW, "operator").await;
-    let (status, body) = app.browser().login("second-op@renkei.test", OPERATOR_PW).await;
-    assert_eq!((status, code(&body)), (StatusCode::TOO_MANY_REQUESTS, "throttled"));
+    app.insert_account(None, "second-op@renkei.test", OPERATOR_PW, "operator")
+        .await;
+    let (status, body) = app
+        .browser()
+        .login("second-op@renkei.test", OPERATOR_PW)
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::TOO_MANY_REQUESTS, "throttled")
+    );
 }
 
 #[tokio::test]
 async fn password_reset_link_is_single_use_and_expires() {
-    let app = TestApp::with(AccountsConfig { link_ttl: Duration::from_secs(2), ..AccountsConfig::default() }).await;
+    let app = TestApp::with(AccountsConfig {
+        link_ttl: Duration::from_secs(2),
+        ..AccountsConfig::default()
+    })
+    .await;
     let b = app.browser();
     // Unknown address: the same answer, no mail.
-    let (status, body) = b.post("/api/v1/password-reset", json!({ "email": "nobody@example.jp" })).await;
-    assert_eq!((status, body), (StatusCode::ACCEPTED, json!({ "status": "accepted" })));
+    let (status, body) = b
+        .post(
+            "/api/v1/password-reset",
+            json!({ "email": "nobody@example.jp" }),
+        )
+        .await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::ACCEPTED, json!({ "status": "accepted" }))
+    );
     assert!(app.outbox().await.is_empty());
 
-    let (status, _) = b.post("/api/v1/password-reset", json!({ "email": OPERATOR })).await;
+    let (status, _) = b
+        .post("/api/v1/password-reset", json!({ "email": OPERATOR }))
+        .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let first = link_token(&app.mails_to(OPERATOR).await[0].body);
     // A newer link voids the older one.
-    b.post("/api/v1/password-reset", json!({ "email": OPERATOR })).await;
+    b.post("/api/v1/password-reset", json!({ "email": OPERATOR }))
+        .await;
     let mails = app.mails_to(OPERATOR).await;
-    assert_eq!(mails[1].subject, "パスワード再設定のご案内 / Resetting your password");
-    assert!(mails[1].body.contains("/password-reset?token="), "{}", mails[1].body);
+    assert_eq!(
+        mails[1].subject,
+        "パスワード再設定のご案内 / Resetting your password"
+    );
+    assert!(
+        mails[1].body.contains("/password-reset?token="),
+        "{}",
+        mails[1].body
+    );
     let token = link_token(&mails[1].body);
     let confirm = |token: &str, password: &str| json!({ "token": token, "password": password });
 
-    let (status, body) = b.post("/api/v1/password-reset/confirm", confirm(&first, "Brand-new-passw0rd")).await;
-    assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, "token_used"));
+    let (status, body) = b
+        .post(
+            "/api/v1/password-reset/confirm",
+            confirm(&first, "Brand-new-passw0rd"),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "token_used")
+    );
     // A weak password is refused and leaves the link usable.
-    let (status, body) = b.post("/api/v1/password-reset/confirm", confirm(&token, "weak")).await;
-    assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, "weak_password"));
-    let (status, body) = b.post("/api/v1/password-reset/confirm", confirm(&token, "Brand-new-passw0rd")).await;
+    let (status, body) = b
+        .post("/api/v1/password-reset/confirm", confirm(&token, "weak"))
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "weak_password")
+    );
+    let (status, body) = b
+        .post(
+            "/api/v1/password-reset/confirm",
+            confirm(&token, "Brand-new-passw0rd"),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["account"]["email"], OPERATOR);
-    let (status, body) = b.post("/api/v1/password-reset/confirm", confirm(&token, "Another-passw0rd")).await;
-    assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, "token_used"));
-    let (status, body) = b.post("/api/v1/password-reset/confirm", confirm("made-up-token", "Another-passw0rd")).await;
-    assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, "token_invalid"));
+    let (status, body) = b
+        .post(
+            "/api/v1/password-reset/confirm",
+            confirm(&token, "Another-passw0rd"),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "token_used")
+    );
+    let (status, body) = b
+        .post(
+            "/api/v1/password-reset/confirm",
+            confirm("made-up-token", "Another-passw0rd"),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "token_invalid")
+    );
 
-    assert_eq!(app.browser().login(OPERATOR, OPERATOR_PW).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.browser().login(OPERATOR, OPERATOR_PW).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     app.browser().login_ok(OPERATOR, "Brand-new-passw0rd").await;
 
     // An expired link.
-    b.post("/api/v1/password-reset", json!({ "email": OPERATOR })).await;
+    b.post("/api/v1/password-reset", json!({ "email": OPERATOR }))
+        .await;
     let late = link_token(&app.mails_to(OPERATOR).await.last().unwrap().body);
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let (status, body) = b.post("/api/v1/password-reset/confirm", confirm(&late, "Too-late-passw0rd")).await;
-    assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, "token_expired"));
+    let (status, body) = b
+        .post(
+            "/api/v1/password-reset/confirm",
+            confirm(&late, "Too-late-passw0rd"),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "token_expired")
+    );
     app.browser().login_ok(OPERATOR, "Brand-new-passw0rd").await;
-    let refused: Vec<String> = app.audit_actions("security.token_refused").await.into_iter().map(|a| a.detail).collect();
+    let refused: Vec<String> = app
+        .audit_actions("security.token_refused")
+        .await
+        .into_iter()
+        .map(|a| a.detail)
+        .collect();
     assert_eq!(refused, ["used", "used", "invalid", "expired"]);
 }
 
 #[tokio::test]
 async fn email_change_takes_effect_only_when_the_new_address_confirms() {
     let app = TestApp::start().await;
-    app.approved_org("株式会社変更", "000000000007", "old@example.jp").await;
-    app.approved_org("他社", "000000000008", "taken@example.jp").await;
+    app.approved_org("株式会社変更", "000000000007", "old@example.jp")
+        .await;
+    app.approved_org("他社", "000000000008", "taken@example.jp")
+        .await;
     let b = app.browser();
     b.login_ok("old@example.jp", STRONG_PW).await;
 
-    let (status, body) = b.post("/api/v1/me/email", json!({ "new_email": "new@example.jp", "password": "Wrong-passw0rd" })).await;
-    assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, "invalid_credentials"));
-    let (status, body) = b.post("/api/v1/me/email", json!({ "new_email": "taken@example.jp", "password": STRONG_PW })).await;
-    assert_eq!((status, code(&body)), (StatusCode::CONFLICT, "duplicate_email"));
+    let (status, body) = b
+        .post(
+            "/api/v1/me/email",
+            json!({ "new_email": "new@example.jp", "password": "Wrong-passw0rd" }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_credentials")
+    );
+    let (status, body) = b
+        .post(
+            "/api/v1/me/email",
+            json!({ "new_email": "taken@example.jp", "password": STRONG_PW }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "duplicate_email")
+    );
     assert!(app.outbox().await.is_empty());
 
-    let (status, body) = b.post("/api/v1/me/email", json!({ "new_email": "New@Example.jp", "password": STRONG_PW })).await;
+    let (status, body) = b
+        .post(
+            "/api/v1/me/email",
+            json!({ "new_email": "New@Example.jp", "password": STRONG_PW }),
+        )
+        .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    assert_eq!(body, json!({ "status": "confirmation_sent", "new_email": "new@example.jp" }));
+    assert_eq!(
+        body,
+        json!({ "status": "confirmation_sent", "new_email": "new@example.jp" })
+    );
     let to_new = app.mails_to("new@example.jp").await;
     assert_eq!(to_new.len(), 1);
-    assert_eq!(to_new[0].subject, "メールアドレス変更の確認 / Confirm your new email address");
+    assert_eq!(
+        to_new[0].subject,
+        "メールアドレス変更の確認 / Confirm your new email address"
+    );
     let to_old = app.mails_to("old@example.jp").await;
-    assert_eq!(to_old[0].subject, "メールアドレス変更の申請がありました / A change of your email address was requested");
+    assert_eq!(
+        to_old[0].subject,
+        "メールアドレス変更の申請がありました / A change of your email address was requested"
+    );
 
     // Until the link is used, the old address logs in and the new one does not.
     app.browser().login_ok("old@example.jp", STRONG_PW).await;
     let (status, _) = app.browser().login("new@example.jp", STRONG_PW).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(b.get("/api/v1/me").await.1["account"]["email"], "old@example.jp");
+    assert_eq!(
+        b.get("/api/v1/me").await.1["account"]["email"],
+        "old@example.jp"
+    );
 
     let token = link_token(&to_new[0].body);
-    let (status, body) = app.browser().post("/api/v1/email-change/confirm", json!({ "token": token })).await;
+    let (status, body) = app
+        .browser()
+        .post("/api/v1/email-change/confirm", json!({ "token": token }))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["account"]["email"], "new@example.jp");
     let to_old = app.mails_to("old@example.jp").await;
-    assert_eq!(to_old.last().unwrap().subject, "メールアドレスが変更されました / Your email address was changed");
+    assert_eq!(
+        to_old.last().unwrap().subject,
+        "メールアドレスが変更されました / Your email address was changed"
+    );
     assert!(to_old.last().unwrap().body.contains("new@example.jp"));
 
     let (status, _) = app.browser().login("old@example.jp", STRONG_PW).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     app.browser().login_ok("new@example.jp", STRONG_PW).await;
-    let (status, body) = app.browser().post("/api/v1/email-change/confirm", json!({ "token": token })).await;
-    assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, "token_used"));
+    let (status, body) = app
+        .browser()
+        .post("/api/v1/email-change/confirm", json!({ "token": token }))
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "token_used")
+    );
     let changed = app.audit_actions("account.email_changed").await;
     assert_eq!(changed[0].detail, "old@example.jp → new@example.jp");
 }
@@ -631,62 +1024,123 @@ async fn email_change_takes_effect_only_when_the_new_address_confirms() {
 #[tokio::test]
 async fn admins_invite_members_and_members_see_only_their_own_organisation() {
     let app = TestApp::start().await;
-    app.approved_org("提供者株式会社", "000000000009", "admin-a@example.jp").await;
-    app.approved_org("要求者株式会社", "000000000010", "admin-b@example.jp").await;
+    app.approved_org("提供者株式会社", "000000000009", "admin-a@example.jp")
+        .await;
+    app.approved_org("要求者株式会社", "000000000010", "admin-b@example.jp")
+        .await;
     let admin = app.browser();
     admin.login_ok("admin-a@example.jp", STRONG_PW).await;
 
     let (status, body) = admin
         .post("/api/v1/org/members", json!({ "email": "member-a@example.jp", "display_name": "メンバー A", "role": "operator" }))
         .await;
-    assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, "invalid_role"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_role")
+    );
     let (status, body) = admin
-        .post("/api/v1/org/members", json!({ "email": "admin-b@example.jp", "display_name": "重複", "role": "org_member" }))
+        .post(
+            "/api/v1/org/members",
+            json!({ "email": "admin-b@example.jp", "display_name": "重複", "role": "org_member" }),
+        )
         .await;
-    assert_eq!((status, code(&body)), (StatusCode::CONFLICT, "duplicate_email"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "duplicate_email")
+    );
     let (status, body) = admin
         .post("/api/v1/org/members", json!({ "email": "member-a@example.jp", "display_name": "メンバー A", "role": "org_member" }))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["account"]["role"], "org_member");
     let invite = &app.mails_to("member-a@example.jp").await[0];
-    assert_eq!(invite.subject, "提供者株式会社 への招待 / Invitation to 提供者株式会社");
+    assert_eq!(
+        invite.subject,
+        "提供者株式会社 への招待 / Invitation to 提供者株式会社"
+    );
     // No password yet: nothing logs in until the invitation is accepted.
-    assert_eq!(app.browser().login("member-a@example.jp", "").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.browser().login("member-a@example.jp", "").await.0,
+        StatusCode::UNAUTHORIZED
+    );
     let token = link_token(&invite.body);
-    let (status, body) = app.browser().post("/api/v1/invitations/accept", json!({ "token": token, "password": "Member-passw0rd" })).await;
+    let (status, body) = app
+        .browser()
+        .post(
+            "/api/v1/invitations/accept",
+            json!({ "token": token, "password": "Member-passw0rd" }),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let member = app.browser();
-    member.login_ok("member-a@example.jp", "Member-passw0rd").await;
+    member
+        .login_ok("member-a@example.jp", "Member-passw0rd")
+        .await;
 
     let (status, body) = member.get("/api/v1/org/members").await;
     assert_eq!(status, StatusCode::OK);
-    let emails: Vec<&str> = body["members"].as_array().unwrap().iter().map(|m| m["email"].as_str().unwrap()).collect();
+    let emails: Vec<&str> = body["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["email"].as_str().unwrap())
+        .collect();
     assert_eq!(emails, ["admin-a@example.jp", "member-a@example.jp"]);
     let (_, body) = member.get("/api/v1/org").await;
     assert_eq!(body["organisation"]["name"], "提供者株式会社");
 
     let before = app.counts().await;
-    for path in ["/api/v1/operator/accounts", "/api/v1/operator/organisations", "/api/v1/operator/audit", "/api/v1/operator/outbox"] {
+    for path in [
+        "/api/v1/operator/accounts",
+        "/api/v1/operator/organisations",
+        "/api/v1/operator/audit",
+        "/api/v1/operator/outbox",
+    ] {
         let (status, body) = member.get(path).await;
-        assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "forbidden"), "{path}");
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::FORBIDDEN, "forbidden"),
+            "{path}"
+        );
         let (status, body) = admin.get(path).await;
-        assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "forbidden"), "{path}");
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::FORBIDDEN, "forbidden"),
+            "{path}"
+        );
         let (status, body) = app.browser().get(path).await;
-        assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "unauthenticated"), "{path}");
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            "{path}"
+        );
     }
     let (status, body) = member
-        .post("/api/v1/org/members", json!({ "email": "sneaky@example.jp", "display_name": "x", "role": "org_admin" }))
+        .post(
+            "/api/v1/org/members",
+            json!({ "email": "sneaky@example.jp", "display_name": "x", "role": "org_admin" }),
+        )
         .await;
     assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "forbidden"));
-    let (status, body) = member.post("/api/v1/operator/organisations/1/approve", json!({})).await;
+    let (status, body) = member
+        .post("/api/v1/operator/organisations/1/approve", json!({}))
+        .await;
     assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "forbidden"));
-    let (status, body) = member.post("/api/v1/operator/notices", json!({ "title": "x", "body": "y" })).await;
+    let (status, body) = member
+        .post(
+            "/api/v1/operator/notices",
+            json!({ "title": "x", "body": "y" }),
+        )
+        .await;
     assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "forbidden"));
     assert_eq!(app.counts().await, before);
     let refused = app.audit_actions("security.forbidden").await;
     assert_eq!(refused.len(), 11);
-    assert!(refused.iter().any(|r| r.actor == "member-a@example.jp" && r.target == "/api/v1/operator/accounts"));
+    assert!(
+        refused
+            .iter()
+            .any(|r| r.actor == "member-a@example.jp" && r.target == "/api/v1/operator/accounts")
+    );
 
     let other = app.browser();
     other.login_ok("admin-b@example.jp", STRONG_PW).await;
@@ -694,36 +1148,76 @@ async fn admins_invite_members_and_members_see_only_their_own_organisation() {
     assert_eq!(body["members"].as_array().unwrap().len(), 1);
     assert_eq!(body["members"][0]["email"], "admin-b@example.jp");
     let invited = app.audit_actions("member.invite").await;
-    assert_eq!((invited[0].actor.as_str(), invited[0].detail.as_str()), ("admin-a@example.jp", "member-a@example.jp as org_member"));
+    assert_eq!(
+        (invited[0].actor.as_str(), invited[0].detail.as_str()),
+        ("admin-a@example.jp", "member-a@example.jp as org_member")
+    );
 }
 
 #[tokio::test]
 async fn operators_see_accounts_audit_and_outbox_and_publish_notices() {
     let app = TestApp::start().await;
-    app.browser().post("/api/v1/signup", sign_up_form("applicant@example.jp", "000000000011")).await;
+    app.browser()
+        .post(
+            "/api/v1/signup",
+            sign_up_form("applicant@example.jp", "000000000011"),
+        )
+        .await;
     let op = app.operator().await;
     let (status, body) = op.get("/api/v1/operator/accounts").await;
     assert_eq!(status, StatusCode::OK);
-    let emails: Vec<&str> = body["accounts"].as_array().unwrap().iter().map(|a| a["email"].as_str().unwrap()).collect();
+    let emails: Vec<&str> = body["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["email"].as_str().unwrap())
+        .collect();
     assert_eq!(emails, [OPERATOR, "applicant@example.jp"]);
-    assert!(body["accounts"][0].get("password_hash").is_none(), "hashes never leave the server");
+    assert!(
+        body["accounts"][0].get("password_hash").is_none(),
+        "hashes never leave the server"
+    );
     let (_, body) = op.get("/api/v1/operator/outbox").await;
     assert_eq!(body["mails"][0]["to"], "applicant@example.jp");
-    assert_eq!(body["mails"][0]["subject"], "利用申請を受け付けました / We received your application");
+    assert_eq!(
+        body["mails"][0]["subject"],
+        "利用申請を受け付けました / We received your application"
+    );
     let (status, body) = op.get("/api/v1/operator/organisations?status=bogus").await;
-    assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, "invalid_status"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_status")
+    );
 
     let (status, body) = op.post("/api/v1/operator/notices", json!({ "title": "メンテナンスのお知らせ", "body": "12月10日 2:00〜4:00 に停止します。" })).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (status, body) = op.post("/api/v1/operator/notices", json!({ "title": "", "body": "x" })).await;
-    assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, "missing_field"));
+    let (status, body) = op
+        .post(
+            "/api/v1/operator/notices",
+            json!({ "title": "", "body": "x" }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "missing_field")
+    );
     let (status, body) = app.browser().get("/api/v1/notices").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["notices"].as_array().unwrap().len(), 1);
     assert_eq!(body["notices"][0]["title"], "メンテナンスのお知らせ");
-    assert!(body["notices"][0]["published_at"].as_str().unwrap().ends_with("+09:00"));
+    assert!(
+        body["notices"][0]["published_at"]
+            .as_str()
+            .unwrap()
+            .ends_with("+09:00")
+    );
     let (_, body) = op.get("/api/v1/operator/audit").await;
-    let actions: Vec<&str> = body["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
     assert_eq!(actions, ["notice.publish", "organisation.apply"]);
     assert_eq!(body["entries"][0]["actor"], OPERATOR);
 }
@@ -731,7 +1225,10 @@ async fn operators_see_accounts_audit_and_outbox_and_publish_notices() {
 #[tokio::test]
 async fn the_optional_basic_gate_fences_the_site_but_not_node_ingest() {
     let app = TestApp::with(AccountsConfig {
-        basic_gate: Some(BasicGate::new("trial".into(), renkei::password::hash("gate-passw0rd"))),
+        basic_gate: Some(BasicGate::new(
+            "trial".into(),
+            renkei::password::hash("gate-passw0rd"),
+        )),
         ..AccountsConfig::default()
     })
     .await;
@@ -745,9 +1242,26 @@ async fn the_optional_basic_gate_fences_the_site_but_not_node_ingest() {
     };
     let response = get("/api/v1/notices", None).await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert!(response.headers()["www-authenticate"].to_str().unwrap().starts_with("Basic "));
+    assert!(
+        response.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic ")
+    );
     assert_eq!(code(&response.json().await.unwrap()), "basic_auth_required");
-    assert_eq!(get("/", Some(("trial", "wrong"))).await.unwrap().status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(get("/api/v1/notices", Some(("trial", "gate-passw0rd"))).await.unwrap().status(), StatusCode::OK);
-    assert_eq!(get("/healthcheck", None).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        get("/", Some(("trial", "wrong"))).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        get("/api/v1/notices", Some(("trial", "gate-passw0rd")))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        get("/healthcheck", None).await.unwrap().status(),
+        StatusCode::OK
+    );
 }

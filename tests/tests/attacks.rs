@@ -153,7 +153,11 @@ impl TestDemo {
         let chunked = headers.iter().any(|(n, v)| {
             n.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
         });
-        let body = if chunked { dechunk(body) } else { body.to_owned() };
+        let body = if chunked {
+            dechunk(body)
+        } else {
+            body.to_owned()
+        };
         Answer {
             status,
             headers,
@@ -275,9 +279,9 @@ impl TestDemo {
         );
         let events = store.events(200).await.unwrap();
         assert!(
-            events
-                .iter()
-                .any(|e| e.source == "admin" && e.outcome == "refused" && e.code.as_deref() == Some(code)),
+            events.iter().any(|e| e.source == "admin"
+                && e.outcome == "refused"
+                && e.code.as_deref() == Some(code)),
             "no refused event with code {code}: {events:?}"
         );
         assert!(
@@ -396,7 +400,10 @@ fn the_requester_node_keeps_the_providers_receipt_in_its_log() {
         let response = t
             .http
             .post(format!("{}/v1/reception_jizen", info.requester_node_url))
-            .basic_auth(&info.requester_basic_user, Some(&info.requester_basic_password))
+            .basic_auth(
+                &info.requester_basic_user,
+                Some(&info.requester_basic_password),
+            )
             .body(format!(
                 "call_api=/v1/corporations/{NUMBER}&client_id={PROVIDER_ID}&method=GET&scope=basic"
             ))
@@ -404,7 +411,10 @@ fn the_requester_node_keeps_the_providers_receipt_in_its_log() {
             .await
             .unwrap();
         assert_eq!(response.status().as_u16(), 200);
-        let rid = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let rid = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
         let body = response.bytes().await.unwrap();
         let record = t
             .demo
@@ -450,7 +460,9 @@ fn no_token_is_refused() {
 fn a_token_that_is_not_a_jws_is_refused() {
     run(|t| async move {
         let rid = uuid();
-        let a = t.provider_get(&corp_path(), Some("not-a-token"), &rid).await;
+        let a = t
+            .provider_get(&corp_path(), Some("not-a-token"), &rid)
+            .await;
         refused(&t, &a, &rid, 401, "token_malformed").await;
     });
 }
@@ -461,8 +473,14 @@ fn alg_none_is_refused() {
         let c = t.caller("none", &["basic"], Some(100)).await;
         let claims = claims_for(&c, &corp_path());
         let good = token::sign_claims(&c.key, &claims);
-        let forged = format!("{}.{}.", b64(r#"{"alg":"none","typ":"JWT"}"#), part(&good, 1));
-        let a = t.provider_get(&corp_path(), Some(&forged), &claims.rid).await;
+        let forged = format!(
+            "{}.{}.",
+            b64(r#"{"alg":"none","typ":"JWT"}"#),
+            part(&good, 1)
+        );
+        let a = t
+            .provider_get(&corp_path(), Some(&forged), &claims.rid)
+            .await;
         refused(&t, &a, &claims.rid, 401, "token_algorithm").await;
     });
 }
@@ -479,7 +497,9 @@ fn hs256_signed_with_the_public_key_is_refused() {
             &jsonwebtoken::EncodingKey::from_secret(c.key.public_b64().as_bytes()),
         )
         .unwrap();
-        let a = t.provider_get(&corp_path(), Some(&forged), &claims.rid).await;
+        let a = t
+            .provider_get(&corp_path(), Some(&forged), &claims.rid)
+            .await;
         refused(&t, &a, &claims.rid, 401, "token_algorithm").await;
     });
 }
@@ -517,14 +537,20 @@ fn a_payload_byte_flipped_breaks_the_signature() {
         let mut payload = URL_SAFE_NO_PAD.decode(part(&good, 1)).unwrap();
         let exp = claims.exp.to_string();
         let at = String::from_utf8_lossy(&payload).find(&exp).unwrap() + exp.len() - 1;
-        payload[at] = if payload[at] == b'9' { b'8' } else { payload[at] + 1 };
+        payload[at] = if payload[at] == b'9' {
+            b'8'
+        } else {
+            payload[at] + 1
+        };
         let tampered = format!(
             "{}.{}.{}",
             part(&good, 0),
             URL_SAFE_NO_PAD.encode(&payload),
             part(&good, 2)
         );
-        let a = t.provider_get(&corp_path(), Some(&tampered), &claims.rid).await;
+        let a = t
+            .provider_get(&corp_path(), Some(&tampered), &claims.rid)
+            .await;
         refused(&t, &a, &claims.rid, 401, "token_signature").await;
     });
 }
@@ -542,7 +568,9 @@ fn a_payload_widened_to_more_scopes_breaks_the_signature() {
             URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap()),
             part(&good, 2)
         );
-        let a = t.provider_get(&corp_path(), Some(&widened), &claims.rid).await;
+        let a = t
+            .provider_get(&corp_path(), Some(&widened), &claims.rid)
+            .await;
         refused(&t, &a, &claims.rid, 401, "token_signature").await;
     });
 }
@@ -559,7 +587,9 @@ fn a_swapped_header_breaks_the_signature() {
             part(&good, 1),
             part(&good, 2)
         );
-        let a = t.provider_get(&corp_path(), Some(&swapped), &claims.rid).await;
+        let a = t
+            .provider_get(&corp_path(), Some(&swapped), &claims.rid)
+            .await;
         refused(&t, &a, &claims.rid, 401, "token_signature").await;
     });
 }
@@ -571,7 +601,9 @@ fn a_stripped_signature_is_refused() {
         let claims = claims_for(&c, &corp_path());
         let good = token::sign_claims(&c.key, &claims);
         let stripped = format!("{}.{}.", part(&good, 0), part(&good, 1));
-        let a = t.provider_get(&corp_path(), Some(&stripped), &claims.rid).await;
+        let a = t
+            .provider_get(&corp_path(), Some(&stripped), &claims.rid)
+            .await;
         refused(&t, &a, &claims.rid, 401, "token_signature").await;
     });
 }
@@ -675,11 +707,15 @@ fn a_replayed_token_is_refused() {
         let c = t.caller("replay", &["basic"], Some(100)).await;
         let claims = claims_for(&c, &corp_path());
         let token = token::sign_claims(&c.key, &claims);
-        let first = t.provider_get(&corp_path(), Some(&token), &claims.rid).await;
+        let first = t
+            .provider_get(&corp_path(), Some(&token), &claims.rid)
+            .await;
         assert_eq!(first.status, 200, "{}", first.raw);
         // The replay is logged under the request id the replayer sent: an unverified token names nothing.
         let replay_rid = uuid();
-        let again = t.provider_get(&corp_path(), Some(&token), &replay_rid).await;
+        let again = t
+            .provider_get(&corp_path(), Some(&token), &replay_rid)
+            .await;
         refused(&t, &again, &replay_rid, 401, "token_replayed").await;
         assert_eq!(t.provider_record(&claims.rid).await.status, 200);
     });
@@ -724,7 +760,11 @@ fn a_revoked_approval_stops_the_caller_within_one_poll() {
         t.wait_for_provider(|b| b.application(&c.id, PROVIDER_ID, API_SLUG).is_none())
             .await;
         // One poll is 200 ms; allow for the poll in flight and a busy machine.
-        assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
         let claims = claims_for(&c, &corp_path());
         let a = send(&t, &c.key, &claims, &corp_path()).await;
         refused(&t, &a, &claims.rid, 403, "not_authorized").await;
@@ -742,12 +782,22 @@ fn the_rate_limit_of_the_approval_answers_429_with_retry_after() {
         let claims = claims_for(&c, &corp_path());
         let a = send(&t, &c.key, &claims, &corp_path()).await;
         refused(&t, &a, &claims.rid, 429, "rate_limited").await;
-        let retry: u64 = a.header("retry-after").expect("Retry-After").parse().unwrap();
-        assert!((1..=30).contains(&retry), "2 a minute refill one every 30 s: {retry}");
+        let retry: u64 = a
+            .header("retry-after")
+            .expect("Retry-After")
+            .parse()
+            .unwrap();
+        assert!(
+            (1..=30).contains(&retry),
+            "2 a minute refill one every 30 s: {retry}"
+        );
         // Another caller is not held back by this one's bucket.
         let other = t.caller("rate-other", &["basic"], Some(2)).await;
         let claims = claims_for(&other, &corp_path());
-        assert_eq!(send(&t, &other.key, &claims, &corp_path()).await.status, 200);
+        assert_eq!(
+            send(&t, &other.key, &claims, &corp_path()).await.status,
+            200
+        );
     });
 }
 
@@ -767,7 +817,13 @@ async fn path_refused(t: &TestDemo, c: &Caller, raw: &str, code: &str) {
 fn an_encoded_dot_dot_is_refused() {
     run(|t| async move {
         let c = t.caller("dotdot", &["basic"], Some(100)).await;
-        path_refused(&t, &c, "/v1/corporations/%2e%2e/1010001072706", "path_traversal").await;
+        path_refused(
+            &t,
+            &c,
+            "/v1/corporations/%2e%2e/1010001072706",
+            "path_traversal",
+        )
+        .await;
     });
 }
 
@@ -775,7 +831,13 @@ fn an_encoded_dot_dot_is_refused() {
 fn a_plain_dot_dot_is_refused() {
     run(|t| async move {
         let c = t.caller("dotdot-plain", &["basic"], Some(100)).await;
-        path_refused(&t, &c, "/v1/x/../corporations/1010001072706", "path_traversal").await;
+        path_refused(
+            &t,
+            &c,
+            "/v1/x/../corporations/1010001072706",
+            "path_traversal",
+        )
+        .await;
     });
 }
 
@@ -783,7 +845,13 @@ fn a_plain_dot_dot_is_refused() {
 fn a_mixed_case_encoded_dot_dot_is_refused() {
     run(|t| async move {
         let c = t.caller("dotdot-mixed", &["basic"], Some(100)).await;
-        path_refused(&t, &c, "/v1/.%2E/v1/corporations/1010001072706", "path_traversal").await;
+        path_refused(
+            &t,
+            &c,
+            "/v1/.%2E/v1/corporations/1010001072706",
+            "path_traversal",
+        )
+        .await;
     });
 }
 
@@ -791,7 +859,13 @@ fn a_mixed_case_encoded_dot_dot_is_refused() {
 fn an_encoded_slash_is_refused() {
     run(|t| async move {
         let c = t.caller("slash", &["basic"], Some(100)).await;
-        path_refused(&t, &c, "/v1/corporations%2F1010001072706", "path_encoded_slash").await;
+        path_refused(
+            &t,
+            &c,
+            "/v1/corporations%2F1010001072706",
+            "path_encoded_slash",
+        )
+        .await;
     });
 }
 
@@ -799,7 +873,13 @@ fn an_encoded_slash_is_refused() {
 fn a_lower_case_encoded_slash_is_refused() {
     run(|t| async move {
         let c = t.caller("slash-lower", &["basic"], Some(100)).await;
-        path_refused(&t, &c, "/v1%2fcorporations/1010001072706", "path_encoded_slash").await;
+        path_refused(
+            &t,
+            &c,
+            "/v1%2fcorporations/1010001072706",
+            "path_encoded_slash",
+        )
+        .await;
     });
 }
 
@@ -807,7 +887,13 @@ fn a_lower_case_encoded_slash_is_refused() {
 fn an_encoded_backslash_is_refused() {
     run(|t| async move {
         let c = t.caller("backslash", &["basic"], Some(100)).await;
-        path_refused(&t, &c, "/v1/corporations%5C1010001072706", "path_encoded_slash").await;
+        path_refused(
+            &t,
+            &c,
+            "/v1/corporations%5C1010001072706",
+            "path_encoded_slash",
+        )
+        .await;
     });
 }
 
@@ -916,7 +1002,10 @@ fn x_forwarded_for_does_not_change_a_refusal() {
             )
             .await;
         refused(&t, &a, &rid, 401, "token_missing").await;
-        assert_eq!(t.provider_record(&rid).await.client_addr.as_deref(), Some("127.0.0.1"));
+        assert_eq!(
+            t.provider_record(&rid).await.client_addr.as_deref(),
+            Some("127.0.0.1")
+        );
     });
 }
 
@@ -928,7 +1017,8 @@ fn an_unsigned_bundle_is_refused() {
     run(|t| async move {
         let b = t.portal_bundle(PROVIDER_ID).await;
         let json = serde_json::to_string(&b).unwrap();
-        t.assert_bundle_refused(&json, 400, "bundle_malformed").await;
+        t.assert_bundle_refused(&json, 400, "bundle_malformed")
+            .await;
     });
 }
 
@@ -961,7 +1051,8 @@ fn a_tampered_bundle_is_refused() {
             URL_SAFE_NO_PAD.encode(serde_json::to_vec(&widened).unwrap()),
             part(&jws, 2)
         );
-        t.assert_bundle_refused(&tampered, 422, "bundle_signature").await;
+        t.assert_bundle_refused(&tampered, 422, "bundle_signature")
+            .await;
     });
 }
 
@@ -975,7 +1066,8 @@ fn an_alg_none_bundle_is_refused() {
             b64(r#"{"alg":"none","typ":"renkei-bundle+jwt"}"#),
             part(&jws, 1)
         );
-        t.assert_bundle_refused(&none, 422, "bundle_algorithm").await;
+        t.assert_bundle_refused(&none, 422, "bundle_algorithm")
+            .await;
     });
 }
 
@@ -1023,7 +1115,8 @@ fn a_bundle_from_the_future_is_refused() {
         b.issued_at = now() + 3600;
         b.expires_at = now() + 7200;
         let jws = bundle::sign(&t.demo.portal.key, &b);
-        t.assert_bundle_refused(&jws, 422, "bundle_not_yet_valid").await;
+        t.assert_bundle_refused(&jws, 422, "bundle_not_yet_valid")
+            .await;
     });
 }
 
@@ -1050,7 +1143,10 @@ fn a_rolled_back_bundle_is_refused() {
         let password = t.demo.info.node_admin_password.clone();
         let (status, body) = t.admin_post_bundle(&jws, Some(&password)).await;
         // A poll may have installed a newer one meanwhile; either way it is not accepted.
-        assert_eq!((status, body["error"]["code"].as_str()), (409, Some("bundle_rollback")));
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (409, Some("bundle_rollback"))
+        );
     });
 }
 
@@ -1088,9 +1184,15 @@ fn the_admin_api_needs_the_admin_credential() {
             .unwrap()
             .unwrap();
         let (status, body) = t.admin_post_bundle(&jws, None).await;
-        assert_eq!((status, body["error"]["code"].as_str()), (401, Some("admin_unauthorized")));
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (401, Some("admin_unauthorized"))
+        );
         let (status, body) = t.admin_post_bundle(&jws, Some("wrong password")).await;
-        assert_eq!((status, body["error"]["code"].as_str()), (401, Some("admin_unauthorized")));
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (401, Some("admin_unauthorized"))
+        );
         let response = t
             .http
             .get(format!("{}/admin/status", t.demo.info.provider_node_url))
@@ -1140,7 +1242,10 @@ fn the_portal_gives_a_bundle_only_to_its_node() {
             .await
             .unwrap();
         assert_eq!(response.status().as_u16(), 401);
-        assert_eq!(code(&response.json().await.unwrap()), "token_unknown_issuer");
+        assert_eq!(
+            code(&response.json().await.unwrap()),
+            "token_unknown_issuer"
+        );
 
         // A registered node asking for the provider's bundle.
         let c = t.caller("portal-snoop", &[], None).await;
@@ -1174,7 +1279,11 @@ fn the_portal_gives_a_bundle_only_to_its_node() {
         )
         .unwrap();
         assert!(b.node(PROVIDER_ID).is_some());
-        assert!(b.applications.iter().all(|a| a.requester == c.id || a.provider == c.id));
+        assert!(
+            b.applications
+                .iter()
+                .all(|a| a.requester == c.id || a.provider == c.id)
+        );
     });
 }
 
@@ -1290,7 +1399,8 @@ async fn fake_provider(t: &TestDemo) -> &'static FakeProvider {
                 let (key, id) = (sign_key.clone(), sign_id.clone());
                 async move {
                     let rid = headers["x-request-id"].to_str().unwrap().to_owned();
-                    let body = serde_json::json!({"meta": {}, "data": {"secret": FAKE_SECRET}}).to_string();
+                    let body = serde_json::json!({"meta": {}, "data": {"secret": FAKE_SECRET}})
+                        .to_string();
                     let receipt_for = |key: &NodeKey, body: &str| {
                         token::sign_receipt(
                             key,
@@ -1311,9 +1421,13 @@ async fn fake_provider(t: &TestDemo) -> &'static FakeProvider {
                         _ => Some(receipt_for(&key, &body)),
                     };
                     let mut response = body.into_response();
-                    response.headers_mut().insert("content-type", "application/json".parse().unwrap());
+                    response
+                        .headers_mut()
+                        .insert("content-type", "application/json".parse().unwrap());
                     if let Some(r) = receipt {
-                        response.headers_mut().insert(token::RECEIPT_HEADER, r.parse().unwrap());
+                        response
+                            .headers_mut()
+                            .insert(token::RECEIPT_HEADER, r.parse().unwrap());
                     }
                     response
                 }
@@ -1346,10 +1460,11 @@ async fn fake_provider(t: &TestDemo) -> &'static FakeProvider {
             .unwrap();
         let store = t.demo.requester.bundle.as_ref().unwrap();
         for _ in 0..100 {
-            if store
-                .current()
-                .is_some_and(|c| c.bundle.application(demo::REQUESTER_ID, &id, FAKE_API).is_some())
-            {
+            if store.current().is_some_and(|c| {
+                c.bundle
+                    .application(demo::REQUESTER_ID, &id, FAKE_API)
+                    .is_some()
+            }) {
                 return FakeProvider { id };
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -1364,7 +1479,10 @@ async fn via_requester(t: &TestDemo, provider: &str, number: &str) -> (u16, Stri
     let response = t
         .http
         .post(format!("{}/v1/reception_jizen", info.requester_node_url))
-        .basic_auth(&info.requester_basic_user, Some(&info.requester_basic_password))
+        .basic_auth(
+            &info.requester_basic_user,
+            Some(&info.requester_basic_password),
+        )
         .body(format!(
             "call_api=/v1/corporations/{number}&client_id={provider}&method=GET&scope=basic"
         ))
@@ -1372,7 +1490,10 @@ async fn via_requester(t: &TestDemo, provider: &str, number: &str) -> (u16, Stri
         .await
         .unwrap();
     let status = response.status().as_u16();
-    let rid = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let rid = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     (status, rid, response.text().await.unwrap())
 }
 
@@ -1381,7 +1502,11 @@ async fn receipt_refused(number: &str) {
     let fake = fake_provider(&t).await;
     let (status, rid, body) = via_requester(&t, &fake.id, number).await;
     let json: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!((status, json["error"]["code"].as_str()), (502, Some("receipt_invalid")), "{body}");
+    assert_eq!(
+        (status, json["error"]["code"].as_str()),
+        (502, Some("receipt_invalid")),
+        "{body}"
+    );
     assert!(!body.contains(FAKE_SECRET), "data passed on: {body}");
     let record = t
         .demo
@@ -1459,15 +1584,23 @@ async fn grant(t: &TestDemo, number: &str, scopes: &[&str], until: &str) -> i64 
         .await
         .unwrap();
     let number = number.to_owned();
-    t.wait_for_provider(|b| b.prior_consents.iter().any(|c| c.corporate_number == number))
-        .await;
+    t.wait_for_provider(|b| {
+        b.prior_consents
+            .iter()
+            .any(|c| c.corporate_number == number)
+    })
+    .await;
     id
 }
 
 async fn consent_refused(t: &TestDemo, number: &str) {
     let (status, rid, body) = via_requester(t, PROVIDER_ID, number).await;
     let json: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!((status, json["error"]["code"].as_str()), (403, Some("consent_required")), "{body}");
+    assert_eq!(
+        (status, json["error"]["code"].as_str()),
+        (403, Some("consent_required")),
+        "{body}"
+    );
     assert!(json.get("data").is_none());
     let record = t.provider_record(&rid).await;
     assert_eq!(record.error_code.as_deref(), Some("consent_required"));

@@ -252,15 +252,27 @@ async fn an_upload_is_converted_published_and_served_through_both_nodes() {
     assert_eq!(receipt.mode, "full");
     assert_eq!(receipt.file_name, SJIS_FILE);
     assert_eq!(receipt.bytes, 338_260);
-    assert!(receipt.sha256.starts_with(SJIS_SHA256), "{}", receipt.sha256);
+    assert!(
+        receipt.sha256.starts_with(SJIS_SHA256),
+        "{}",
+        receipt.sha256
+    );
     assert_eq!(receipt.uploader, UPLOADER);
-    assert!(receipt.received_at.ends_with("+09:00"), "JST: {}", receipt.received_at);
+    assert!(
+        receipt.received_at.ends_with("+09:00"),
+        "JST: {}",
+        receipt.received_at
+    );
     assert!(receipt.finished_at.as_deref().unwrap().ends_with("+09:00"));
     assert!(receipt.duration_ms.is_some());
     assert_eq!((receipt.records_accepted, receipt.rows_rejected), (2000, 0));
     assert_eq!(receipt.progress.bytes_converted, 338_260);
     assert_eq!(receipt.duplicate_of, None);
-    assert_eq!(env.stored_files(), Vec::<String>::new(), "the converted file is not kept");
+    assert_eq!(
+        env.stored_files(),
+        Vec::<String>::new(),
+        "the converted file is not kept"
+    );
 
     // The requester's system reads the withdrawn number of line 434 through both nodes.
     let (status, body) = env.get("/v1/corporations/3100001008599").await;
@@ -271,14 +283,21 @@ async fn an_upload_is_converted_published_and_served_through_both_nodes() {
     assert_eq!(provenance["source_sha256"], json!(receipt.sha256));
     assert_eq!(provenance["source_line"], 434);
     assert_eq!(provenance["as_of"], "2017-06-06");
-    assert_eq!(provenance["dataset_version"], json!(receipt.dataset_version.unwrap()));
+    assert_eq!(
+        provenance["dataset_version"],
+        json!(receipt.dataset_version.unwrap())
+    );
 
     // A full file replaces the dataset: the number only the first file had is gone.
     let second = env.upload(&data(UTF8_FILE)).await.expect("second upload");
     assert_eq!(second.status, "published", "{second:?}");
     assert_eq!(second.sha256, UTF8_SHA256);
     let (status, body) = env.get("/v1/corporations/3100001008599").await;
-    assert_eq!((status, error_code(&body)), (404, "corporation_not_found"), "{body}");
+    assert_eq!(
+        (status, error_code(&body)),
+        (404, "corporation_not_found"),
+        "{body}"
+    );
     let (status, body) = env.get("/v1/corporations/1010001072706").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
@@ -324,15 +343,27 @@ async fn an_upload_is_converted_published_and_served_through_both_nodes() {
     );
     let second_page = numbers(&page2);
     assert_eq!(second_page.len(), 3);
-    assert!(second_page[0] > numbers(&page1)[2], "stable order across pages");
+    assert!(
+        second_page[0] > numbers(&page1)[2],
+        "stable order across pages"
+    );
     assert_eq!(page1["meta"]["total"], page2["meta"]["total"]);
     assert_eq!(page1["meta"]["filters"]["prefecture"], "東京都");
     assert_eq!(page1["data"][0]["provenance"]["source_line"], 1);
     assert_eq!(page1["data"][0]["data"]["x-nta"]["prefectureCode"], "13");
 
     let (status, body) = env.get("/v1/corporations?per_page=500").await;
-    assert_eq!((status, error_code(&body)), (400, "invalid_parameter"), "{body}");
-    assert!(body["error"]["message"].as_str().unwrap().starts_with("per_page"));
+    assert_eq!(
+        (status, error_code(&body)),
+        (400, "invalid_parameter"),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("per_page")
+    );
 }
 
 #[tokio::test]
@@ -341,25 +372,47 @@ async fn a_wrong_dataset_or_uploader_is_refused_at_once_and_nothing_is_stored() 
     let (status, body) = env
         .post_upload("nta-corporatoins", UPLOADER, UPLOADER_PASSWORD)
         .await;
-    assert_eq!((status, error_code(&body)), (404, "unknown_dataset"), "{body}");
+    assert_eq!(
+        (status, error_code(&body)),
+        (404, "unknown_dataset"),
+        "{body}"
+    );
     assert!(
-        body["error"]["message"].as_str().unwrap().contains("\"nta-corporatoins\""),
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"nta-corporatoins\""),
         "names the dataset: {body}"
     );
     let (status, body) = env
         .post_upload(OTHER_DATASET, UPLOADER, UPLOADER_PASSWORD)
         .await;
-    assert_eq!((status, error_code(&body)), (403, "dataset_not_writable"), "{body}");
-    assert!(body["error"]["message"].as_str().unwrap().contains(OTHER_DATASET));
+    assert_eq!(
+        (status, error_code(&body)),
+        (403, "dataset_not_writable"),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(OTHER_DATASET)
+    );
     let (status, body) = env.post_upload(DATASET, UPLOADER, "wrong").await;
     assert_eq!((status, error_code(&body)), (401, "unauthorized"), "{body}");
     let (status, body) = env.post_upload(DATASET, "nobody", "x").await;
     assert_eq!((status, error_code(&body)), (401, "unauthorized"), "{body}");
 
     assert_eq!(env.uploads().await, Vec::new(), "no upload was recorded");
-    assert_eq!(env.stored_files(), Vec::<String>::new(), "no byte was stored");
     assert_eq!(
-        renkei::dataset::active(&env.provider.db, DATASET).await.unwrap(),
+        env.stored_files(),
+        Vec::<String>::new(),
+        "no byte was stored"
+    );
+    assert_eq!(
+        renkei::dataset::active(&env.provider.db, DATASET)
+            .await
+            .unwrap(),
         None
     );
 
@@ -388,7 +441,10 @@ async fn a_conversion_killed_midway_leaves_the_old_data_served_and_fails_on_rest
     std::fs::write(&big, rows.repeat(40)).unwrap();
     let cb = env.provider.connectbox.clone().unwrap();
     let dataset = cb.dataset(DATASET).unwrap().clone();
-    let (id, path) = cb.begin_upload(&dataset, UPLOADER, "big.csv").await.unwrap();
+    let (id, path) = cb
+        .begin_upload(&dataset, UPLOADER, "big.csv")
+        .await
+        .unwrap();
     std::fs::copy(&big, &path).unwrap();
     assert!(cb.received(&id, 1, "not-a-published-digest").await.unwrap());
     let conversion = tokio::spawn({
@@ -403,7 +459,10 @@ async fn a_conversion_killed_midway_leaves_the_old_data_served_and_fails_on_rest
             seen_running = true;
             break;
         }
-        assert!(receipt.status != "published", "converted too fast to interrupt");
+        assert!(
+            receipt.status != "published",
+            "converted too fast to interrupt"
+        );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     assert!(seen_running, "the conversion showed progress while running");
@@ -419,28 +478,44 @@ async fn a_conversion_killed_midway_leaves_the_old_data_served_and_fails_on_rest
 
     // The node restarts on the same database: the upload is failed with the reason, nothing else moves.
     let restarted = NodeState::open(env.provider_config.clone()).await.unwrap();
-    let upload = restarted.connectbox.as_ref().unwrap().get(&id).await.unwrap();
+    let upload = restarted
+        .connectbox
+        .as_ref()
+        .unwrap()
+        .get(&id)
+        .await
+        .unwrap();
     assert_eq!(
         (upload.status.as_str(), upload.reason.as_deref()),
         ("failed", Some("interrupted"))
     );
-    let version = renkei::storage::entity::dataset::Entity::find_by_id(upload.dataset_version.unwrap())
-        .one(&restarted.db)
+    let version =
+        renkei::storage::entity::dataset::Entity::find_by_id(upload.dataset_version.unwrap())
+            .one(&restarted.db)
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(version.status, "failed");
+    let active = renkei::dataset::active(&restarted.db, DATASET)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(version.status, "failed");
-    let active = renkei::dataset::active(&restarted.db, DATASET).await.unwrap().unwrap();
     assert_eq!(Some(active.id), first.dataset_version);
     let (status, body) = env.get("/v1/corporations/3100001008599").await;
-    assert_eq!((status, &body["meta"]["provenance"]["source_file"]), (200, &json!(SJIS_FILE)));
+    assert_eq!(
+        (status, &body["meta"]["provenance"]["source_file"]),
+        (200, &json!(SJIS_FILE))
+    );
 }
 
 #[tokio::test]
 async fn a_difference_file_applies_a_closure_a_name_change_a_withdrawal_and_a_merger() {
     let env = env(UploadMode::Diff).await;
     let base = env.upload(&data(UTF8_FILE)).await.unwrap();
-    assert_eq!((base.status.as_str(), base.mode.as_str()), ("published", "diff"));
+    assert_eq!(
+        (base.status.as_str(), base.mode.as_str()),
+        ("published", "diff")
+    );
     assert_eq!(base.records_accepted, 2772);
     let diff = env
         .upload(&fixture("nta_diff_20210715.utf8.csv"))
@@ -448,9 +523,16 @@ async fn a_difference_file_applies_a_closure_a_name_change_a_withdrawal_and_a_me
         .unwrap();
     assert_eq!(diff.status, "published", "{diff:?}");
     assert_eq!((diff.records_accepted, diff.rows_rejected), (4, 0));
-    let active = renkei::dataset::active(&env.provider.db, DATASET).await.unwrap().unwrap();
+    let active = renkei::dataset::active(&env.provider.db, DATASET)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(Some(active.id), diff.dataset_version);
-    assert_eq!(active.records, 2772 + 4, "the new version holds the base and the changes");
+    assert_eq!(
+        active.records,
+        2772 + 4,
+        "the new version holds the base and the changes"
+    );
 
     // Closure (line 1 of the diff).
     let (status, body) = env.get("/v1/corporations/1010001072706/status").await;
@@ -466,7 +548,10 @@ async fn a_difference_file_applies_a_closure_a_name_change_a_withdrawal_and_a_me
             "name": "東京増田医療器株式会社"
         })
     );
-    assert_eq!(body["meta"]["provenance"]["source_file"], "nta_diff_20210715.utf8.csv");
+    assert_eq!(
+        body["meta"]["provenance"]["source_file"],
+        "nta_diff_20210715.utf8.csv"
+    );
     assert_eq!(body["meta"]["provenance"]["source_line"], 1);
 
     // Name change (line 2): the lookup and the name filter see the new name only.
@@ -539,8 +624,15 @@ async fn a_duplicate_upload_is_reported_and_not_applied() {
     assert_eq!(again.sha256, UTF8_SHA256);
     assert_eq!(again.dataset_version, None);
     assert!(again.reason.as_deref().unwrap().contains(&first.id));
-    let active = renkei::dataset::active(&env.provider.db, DATASET).await.unwrap().unwrap();
-    assert_eq!(Some(active.id), first.dataset_version, "nothing was re-applied");
+    let active = renkei::dataset::active(&env.provider.db, DATASET)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        Some(active.id),
+        first.dataset_version,
+        "nothing was re-applied"
+    );
     assert_eq!(env.stored_files(), Vec::<String>::new());
 }
 
@@ -587,13 +679,26 @@ async fn rejected_rows_are_listed_with_file_line_and_reason() {
         csv_field(&receipt.rejects[1].reason)
     );
     assert_eq!(csv, expected);
-    assert!(receipt.rejects[0].reason.contains("\"1010001187892\": check digit mismatch"), "{}", receipt.rejects[0].reason);
-    assert!(receipt.rejects[1].reason.contains("4"), "{}", receipt.rejects[1].reason);
+    assert!(
+        receipt.rejects[0]
+            .reason
+            .contains("\"1010001187892\": check digit mismatch"),
+        "{}",
+        receipt.rejects[0].reason
+    );
+    assert!(
+        receipt.rejects[1].reason.contains("4"),
+        "{}",
+        receipt.rejects[1].reason
+    );
 
     // Another provider's uploader does not see the receipt.
     let response = env
         .http
-        .get(format!("{}/connectbox/uploads/{}", env.provider_url, receipt.id))
+        .get(format!(
+            "{}/connectbox/uploads/{}",
+            env.provider_url, receipt.id
+        ))
         .basic_auth("jgrants-uploader", Some("another-pw"))
         .send()
         .await
@@ -623,7 +728,8 @@ async fn a_zip_upload_converts_each_csv_entry() {
         zip.start_file("readme.txt", options).unwrap();
         zip.write_all(b"not data").unwrap();
         zip.start_file(UTF8_FILE, options).unwrap();
-        zip.write_all(&std::fs::read(data(UTF8_FILE)).unwrap()).unwrap();
+        zip.write_all(&std::fs::read(data(UTF8_FILE)).unwrap())
+            .unwrap();
         zip.finish().unwrap();
     }
     let receipt = env.upload(&archive).await.unwrap();
@@ -635,5 +741,8 @@ async fn a_zip_upload_converts_each_csv_entry() {
         body["meta"]["provenance"]["source_file"],
         format!("13_tokyo_all_20210714.zip!{UTF8_FILE}")
     );
-    assert_eq!(body["meta"]["provenance"]["source_sha256"], UTF8_SHA256, "the entry's own digest");
+    assert_eq!(
+        body["meta"]["provenance"]["source_sha256"], UTF8_SHA256,
+        "the entry's own digest"
+    );
 }

@@ -593,6 +593,15 @@ fn the_components_report_health_and_metrics_of_the_exchange() {
             r#"renkei_plugin_records_total{component="node",instance_id="nta-provider"}"#,
         );
         assert!(records.is_some_and(|n| n >= 4772.0), "{provider}");
+        // Both nodes run on a bundle the portal issued moments ago (it exists: not the -1 of none).
+        let age = sample(
+            &provider,
+            r#"renkei_bundle_age_seconds{component="node",instance_id="nta-provider"}"#,
+        );
+        assert!(
+            age.is_some_and(|a| (0.0..3600.0).contains(&a)),
+            "{provider}"
+        );
         let requester = metrics(info.requester_node_url.clone()).await;
         let asked = sample(
             &requester,

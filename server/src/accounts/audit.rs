@@ -27,7 +27,13 @@ pub async fn record(
 }
 
 /// Security events must never be lost silently, but must not turn a refusal into a 500 either.
-pub async fn security(db: &impl ConnectionTrait, actor: &str, action: &str, target: &str, detail: &str) {
+pub async fn security(
+    db: &impl ConnectionTrait,
+    actor: &str,
+    action: &str,
+    target: &str,
+    detail: &str,
+) {
     tracing::warn!(actor, action, target, detail, "refused");
     if let Err(e) = record(db, actor, action, target, detail).await {
         tracing::error!(error = %e, action, "could not write the audit log");

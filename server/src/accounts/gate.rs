@@ -29,7 +29,9 @@ pub struct BasicGate {
 
 impl std::fmt::Debug for BasicGate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BasicGate").field("user", &self.user).finish_non_exhaustive()
+        f.debug_struct("BasicGate")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
     }
 }
 
@@ -74,9 +76,15 @@ fn exempt_from_gate(path: &str) -> bool {
     path == crate::node::shipper::INGEST_PATH || path == "/healthcheck"
 }
 
-pub async fn basic_gate(State(gate): State<Arc<BasicGate>>, request: Request, next: Next) -> Response {
+pub async fn basic_gate(
+    State(gate): State<Arc<BasicGate>>,
+    request: Request,
+    next: Next,
+) -> Response {
     if exempt_from_gate(request.uri().path())
-        || gate.admits(request.headers().get(header::AUTHORIZATION)).await
+        || gate
+            .admits(request.headers().get(header::AUTHORIZATION))
+            .await
     {
         return next.run(request).await;
     }
@@ -107,7 +115,10 @@ fn same_secret(a: &str, b: &str) -> bool {
     // Compare digests so the time taken says nothing about how much of the token matched.
     use sha2::{Digest, Sha256};
     let (a, b) = (Sha256::digest(a.as_bytes()), Sha256::digest(b.as_bytes()));
-    a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }
 
 /// Logs a session cookie that names no live session (forged, tampered, expired or logged out),
@@ -134,7 +145,10 @@ pub async fn session_and_csrf(
         )
         .await;
     }
-    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
         return next.run(request).await;
     }
     let (request, sent) = match csrf_sent(request).await {
@@ -149,7 +163,14 @@ pub async fn session_and_csrf(
                 (true, false) => "no CSRF token sent",
                 (true, true) => "wrong CSRF token",
             };
-            audit::security(&accounts.db, audit::ANONYMOUS, "security.csrf_refused", &path, why).await;
+            audit::security(
+                &accounts.db,
+                audit::ANONYMOUS,
+                "security.csrf_refused",
+                &path,
+                why,
+            )
+            .await;
             AccountError::Csrf.into_response()
         }
     }

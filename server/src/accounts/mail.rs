@@ -104,7 +104,9 @@ pub struct SmtpConfig {
 impl std::fmt::Debug for SmtpConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The URL may carry the SMTP password.
-        f.debug_struct("SmtpConfig").field("from", &self.from).finish_non_exhaustive()
+        f.debug_struct("SmtpConfig")
+            .field("from", &self.from)
+            .finish_non_exhaustive()
     }
 }
 
@@ -137,10 +139,12 @@ impl SmtpMailer {
 
 /// The MIME message for a mail: UTF-8 plain text, subject encoded as RFC 2047 by lettre.
 pub fn message(from: &lettre::message::Mailbox, mail: &Mail) -> Result<lettre::Message, MailError> {
-    let to: lettre::message::Mailbox = mail
-        .to
-        .parse()
-        .map_err(|e: lettre::address::AddressError| MailError::Address(mail.to.clone(), e.to_string()))?;
+    let to: lettre::message::Mailbox =
+        mail.to
+            .parse()
+            .map_err(|e: lettre::address::AddressError| {
+                MailError::Address(mail.to.clone(), e.to_string())
+            })?;
     lettre::Message::builder()
         .from(from.clone())
         .to(to)
@@ -213,17 +217,26 @@ mod tests {
         )
         .expect("transport builds without connecting");
         let mail = letter().into_mail("hanako@example.jp", Some("staging"));
-        let formatted = String::from_utf8(message(&mailer.from, &mail).unwrap().formatted()).unwrap();
+        let formatted =
+            String::from_utf8(message(&mailer.from, &mail).unwrap().formatted()).unwrap();
         assert!(formatted.contains("To: hanako@example.jp"), "{formatted}");
         assert!(
             formatted.contains("Subject: [staging] =?utf-8?b?"),
             "the Japanese subject is RFC 2047 encoded: {formatted}"
         );
-        assert!(formatted.contains("Content-Type: text/plain; charset=utf-8"), "{formatted}");
-        assert!(SmtpMailer::new(
-            &SmtpConfig { url: "smtps://h".into(), from: "not an address".into() },
-            DatabaseConnection::default()
-        )
-        .is_err());
+        assert!(
+            formatted.contains("Content-Type: text/plain; charset=utf-8"),
+            "{formatted}"
+        );
+        assert!(
+            SmtpMailer::new(
+                &SmtpConfig {
+                    url: "smtps://h".into(),
+                    from: "not an address".into()
+                },
+                DatabaseConnection::default()
+            )
+            .is_err()
+        );
     }
 }

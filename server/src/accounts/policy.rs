@@ -72,14 +72,20 @@ pub fn text(field: &'static str, input: &str, max: usize) -> Result<String, Acco
     if trimmed.chars().count() > max || trimmed.chars().any(char::is_control) {
         return Err(AccountError::field(
             "invalid_field",
-            format!("{field}: {max} 文字以内の 1 行で入力してください / At most {max} characters on one line."),
+            format!(
+                "{field}: {max} 文字以内の 1 行で入力してください / At most {max} characters on one line."
+            ),
         ));
     }
     Ok(trimmed.to_owned())
 }
 
 /// An optional multi-line comment of at most `max` characters.
-pub fn comment(field: &'static str, input: Option<&str>, max: usize) -> Result<String, AccountError> {
+pub fn comment(
+    field: &'static str,
+    input: Option<&str>,
+    max: usize,
+) -> Result<String, AccountError> {
     let trimmed = input.unwrap_or_default().trim();
     if trimmed.chars().count() > max {
         return Err(AccountError::field(
@@ -106,7 +112,10 @@ mod tests {
     fn password_policy() {
         let email = "hanako@example.jp";
         assert_eq!(code(password("Short1", email)), "weak_password");
-        assert_eq!(code(password("alllowercaseletters", email)), "weak_password");
+        assert_eq!(
+            code(password("alllowercaseletters", email)),
+            "weak_password"
+        );
         assert_eq!(code(password("123456789012", email)), "weak_password");
         assert_eq!(code(password("Hanako@Example.jp", email)), "weak_password");
         assert_eq!(code(password("correct horse battery", email)), "ok");
@@ -116,7 +125,10 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_or_refused() {
-        assert_eq!(email("email", " Hanako@Example.JP ").unwrap(), "hanako@example.jp");
+        assert_eq!(
+            email("email", " Hanako@Example.JP ").unwrap(),
+            "hanako@example.jp"
+        );
         for bad in ["", "hanako", "hanako@", "@example.jp", "a b@example.jp"] {
             assert!(email("email", bad).is_err(), "{bad:?} accepted");
         }

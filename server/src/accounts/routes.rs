@@ -54,7 +54,10 @@ pub fn router(accounts: Arc<Accounts>) -> Router {
         .route("/api/v1/me/email", post(request_email_change))
         .route("/api/v1/email-change/confirm", post(confirm_email_change))
         .route("/api/v1/password-reset", post(request_password_reset))
-        .route("/api/v1/password-reset/confirm", post(confirm_password_reset))
+        .route(
+            "/api/v1/password-reset/confirm",
+            post(confirm_password_reset),
+        )
         .route("/api/v1/invitations/accept", post(accept_invitation))
         .route("/api/v1/org", get(own_organisation))
         .route("/api/v1/org/members", get(list_members).post(invite_member))
@@ -200,10 +203,18 @@ async fn caller(accounts: &Accounts, session: &Session) -> Result<Caller, Accoun
         session.flush().await?;
         return Err(AccountError::Unauthenticated);
     };
-    let role = Role::parse(&account.role)
-        .ok_or_else(|| AccountError::Unexpected(format!("account {} has role {:?}", account.id, account.role)))?;
+    let role = Role::parse(&account.role).ok_or_else(|| {
+        AccountError::Unexpected(format!(
+            "account {} has role {:?}",
+            account.id, account.role
+        ))
+    })?;
     let organisation = match account.organisation_id {
-        Some(id) => organisation::Entity::find_by_id(id).one(&accounts.db).await?,
+        Some(id) => {
+            organisation::Entity::find_by_id(id)
+                .one(&accounts.db)
+                .await?
+        }
         None => None,
     };
     if role != Role::Operator
@@ -220,7 +231,12 @@ async fn caller(accounts: &Accounts, session: &Session) -> Result<Caller, Accoun
 }
 
 /// Refuses (and logs) a caller without one of `roles`.
-async fn require(accounts: &Accounts, caller: &Caller, roles: &[Role], what: &str) -> Result<(), AccountError> {
+async fn require(
+    accounts: &Accounts,
+    caller: &Caller,
+    roles: &[Role],
+    what: &str,
+) -> Result<(), AccountError> {
     if roles.contains(&caller.role) {
         return Ok(());
     }
@@ -235,7 +251,11 @@ async fn require(accounts: &Accounts, caller: &Caller, roles: &[Role], what: &st
     Err(AccountError::Forbidden)
 }
 
-async fn operator(accounts: &Accounts, session: &Session, what: &str) -> Result<Caller, AccountError> {
+async fn operator(
+    accounts: &Accounts,
+    session: &Session,
+    what: &str,
+) -> Result<Caller, AccountError> {
     let caller = caller(accounts, session).await?;
     require(accounts, &caller, &[Role::Operator], what).await?;
     Ok(caller)
@@ -271,7 +291,8 @@ async fn verify_password(password: String, phc: String) -> bool {
 }
 
 /// Checked when the email is unknown, so a wrong address costs as long as a wrong password.
-static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| crate::password::hash("renkei-no-such-account"));
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| crate::password::hash("renkei-no-such-account"));
 
 fn link(accounts: &Accounts, page: &str, token: &str) -> String {
     format!("{}/{page}?token={token}", accounts.config.public_url)
@@ -295,7 +316,10 @@ async fn log_refused_token(accounts: &Accounts, purpose: Purpose, error: &Accoun
 }
 
 fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
-    matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+    matches!(
+        e.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
 }
 
 // ---- session, sign-up, login ------------------------------------------------------------------
@@ -311,7 +335,9 @@ async fn session_info(
         Err(e) => return Err(e),
     };
     let csrf_token = ensure_csrf(&session).await?;
-    Ok(Json(json!({ "csrf_token": csrf_token, "account": account })))
+    Ok(Json(
+        json!({ "csrf_token": csrf_token, "account": account }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -332,7 +358,9 @@ async fn sign_up(
     let number = CorporateNumber::parse(form.corporate_number.trim()).map_err(|e| {
         AccountError::field(
             "invalid_corporate_number",
-            format!("corporate_number: 法人番号が正しくありません / Not a valid corporate number: {e}"),
+            format!(
+                "corporate_number: 法人番号が正しくありません / Not a valid corporate number: {e}"
+            ),
         )
     })?;
     let contact_name = policy::text("contact_name", &form.contact_name, 100)?;
@@ -370,7 +398,13 @@ async fn sign_up(
     }
     .insert(&txn)
     .await
-    .map_err(|e| if is_unique_violation(&e) { AccountError::DuplicateOrganisation } else { e.into() })?;
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            AccountError::DuplicateOrganisation
+        } else {
+            e.into()
+        }
+    })?;
     let admin = account::ActiveModel {
         id: Default::default(),
         organisation_id: Set(Some(org.id)),
@@ -382,8 +416,21 @@ async fn sign_up(
     }
     .insert(&txn)
     .await
-    .map_err(|e| if is_unique_violation(&e) { AccountError::DuplicateEmail } else { e.into() })?;
-    audit::record(&txn, &email, "organisation.apply", &format!("organisation:{}", org.id), &name).await?;
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            AccountError::DuplicateEmail
+        } else {
+            e.into()
+        }
+    })?;
+    audit::record(
+        &txn,
+        &email,
+        "organisation.apply",
+        &format!("organisation:{}", org.id),
+        &name,
+    )
+    .await?;
     txn.commit().await?;
     accounts
         .send(
@@ -428,7 +475,10 @@ async fn login(
     if let Err(e) = throttle::check(
         db,
         &policy,
-        [(&account_key, policy.per_account), (&address_key, policy.per_address)],
+        [
+            (&account_key, policy.per_account),
+            (&address_key, policy.per_address),
+        ],
         now,
     )
     .await
@@ -446,10 +496,21 @@ async fn login(
         .as_ref()
         .map(|a| a.password_hash.clone())
         .filter(|h| !h.is_empty());
-    let matches = verify_password(form.password, stored.clone().unwrap_or_else(|| DUMMY_HASH.clone())).await;
+    let matches = verify_password(
+        form.password,
+        stored.clone().unwrap_or_else(|| DUMMY_HASH.clone()),
+    )
+    .await;
     let Some(account) = found.filter(|_| matches && stored.is_some()) else {
         throttle::record_failure(db, [&account_key, &address_key], now).await?;
-        audit::security(db, &email, "security.login_failed", &address_key, "wrong email or password").await;
+        audit::security(
+            db,
+            &email,
+            "security.login_failed",
+            &address_key,
+            "wrong email or password",
+        )
+        .await;
         return Err(AccountError::InvalidCredentials);
     };
     throttle::clear(db, &account_key).await?;
@@ -470,7 +531,9 @@ async fn login(
     session.insert(LOGIN_AT_KEY, now).await?;
     let csrf_token = new_csrf_token();
     session.insert(CSRF_KEY, &csrf_token).await?;
-    Ok(Json(json!({ "account": AccountView::from(&account), "csrf_token": csrf_token })))
+    Ok(Json(
+        json!({ "account": AccountView::from(&account), "csrf_token": csrf_token }),
+    ))
 }
 
 async fn logout(session: Session) -> Result<StatusCode, AccountError> {
@@ -509,7 +572,15 @@ async fn request_password_reset(
         .await?
     {
         let ttl = accounts.config.link_ttl.as_secs() as i64;
-        let token = tokens::issue(&accounts.db, Purpose::Reset, account.id, None, ttl, unix_now()).await?;
+        let token = tokens::issue(
+            &accounts.db,
+            Purpose::Reset,
+            account.id,
+            None,
+            ttl,
+            unix_now(),
+        )
+        .await?;
         let url = link(&accounts, "password-reset", &token);
         let minutes = ttl / 60;
         accounts
@@ -552,10 +623,20 @@ async fn set_password_by_link(
         let mut active: account::ActiveModel = account.clone().into();
         active.password_hash = Set(hash);
         let account = active.update(&txn).await?;
-        audit::record(&txn, &account.email, &format!("account.{}", match purpose {
-            Purpose::Invite => "invitation_accepted",
-            _ => "password_reset",
-        }), &format!("account:{}", account.id), "").await?;
+        audit::record(
+            &txn,
+            &account.email,
+            &format!(
+                "account.{}",
+                match purpose {
+                    Purpose::Invite => "invitation_accepted",
+                    _ => "password_reset",
+                }
+            ),
+            &format!("account:{}", account.id),
+            "",
+        )
+        .await?;
         Ok::<_, AccountError>(account)
     }
     .await;
@@ -604,7 +685,14 @@ async fn request_email_change(
     let c = caller(&accounts, &session).await?;
     let new_email = policy::email("new_email", &form.new_email)?;
     if !verify_password(form.password, c.account.password_hash.clone()).await {
-        audit::security(&accounts.db, &c.account.email, "security.reauth_failed", "email_change", "").await;
+        audit::security(
+            &accounts.db,
+            &c.account.email,
+            "security.reauth_failed",
+            "email_change",
+            "",
+        )
+        .await;
         return Err(AccountError::field(
             "invalid_credentials",
             "password: パスワードが違います / Wrong password.",
@@ -665,7 +753,11 @@ async fn request_email_change(
             },
         )
         .await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "status": "confirmation_sent", "new_email": new_email }))).into_response())
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "status": "confirmation_sent", "new_email": new_email })),
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -680,7 +772,10 @@ async fn confirm_email_change(
     let txn = accounts.db.begin().await?;
     let result = async {
         let token = tokens::redeem(&txn, &form.token, Purpose::EmailChange, unix_now()).await?;
-        let new_email = token.new_email.clone().ok_or(AccountError::Token(TokenProblem::Invalid))?;
+        let new_email = token
+            .new_email
+            .clone()
+            .ok_or(AccountError::Token(TokenProblem::Invalid))?;
         let account = account::Entity::find_by_id(token.account_id)
             .one(&txn)
             .await?
@@ -697,7 +792,14 @@ async fn confirm_email_change(
         let mut active: account::ActiveModel = account.into();
         active.email = Set(new_email.clone());
         let account = active.update(&txn).await?;
-        audit::record(&txn, &old_email, "account.email_changed", &format!("account:{}", account.id), &format!("{old_email} → {new_email}")).await?;
+        audit::record(
+            &txn,
+            &old_email,
+            "account.email_changed",
+            &format!("account:{}", account.id),
+            &format!("{old_email} → {new_email}"),
+        )
+        .await?;
         Ok::<_, AccountError>((account, old_email))
     }
     .await;
@@ -733,8 +835,16 @@ async fn own_organisation(
     session: Session,
 ) -> Result<Json<serde_json::Value>, AccountError> {
     let c = caller(&accounts, &session).await?;
-    require(&accounts, &c, &[Role::OrgAdmin, Role::OrgMember], "/api/v1/org").await?;
-    Ok(Json(json!({ "organisation": c.organisation.as_ref().map(OrganisationView::from) })))
+    require(
+        &accounts,
+        &c,
+        &[Role::OrgAdmin, Role::OrgMember],
+        "/api/v1/org",
+    )
+    .await?;
+    Ok(Json(
+        json!({ "organisation": c.organisation.as_ref().map(OrganisationView::from) }),
+    ))
 }
 
 /// The caller's own organisation's people; never another organisation's.
@@ -743,13 +853,21 @@ async fn list_members(
     session: Session,
 ) -> Result<Json<serde_json::Value>, AccountError> {
     let c = caller(&accounts, &session).await?;
-    require(&accounts, &c, &[Role::OrgAdmin, Role::OrgMember], "/api/v1/org/members").await?;
+    require(
+        &accounts,
+        &c,
+        &[Role::OrgAdmin, Role::OrgMember],
+        "/api/v1/org/members",
+    )
+    .await?;
     let members = account::Entity::find()
         .filter(account::Column::OrganisationId.eq(c.account.organisation_id))
         .order_by_asc(account::Column::Id)
         .all(&accounts.db)
         .await?;
-    Ok(Json(json!({ "members": members.iter().map(AccountView::from).collect::<Vec<_>>() })))
+    Ok(Json(
+        json!({ "members": members.iter().map(AccountView::from).collect::<Vec<_>>() }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -791,10 +909,23 @@ async fn invite_member(
     }
     .insert(&txn)
     .await
-    .map_err(|e| if is_unique_violation(&e) { AccountError::DuplicateEmail } else { e.into() })?;
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            AccountError::DuplicateEmail
+        } else {
+            e.into()
+        }
+    })?;
     let ttl = accounts.config.invite_ttl.as_secs() as i64;
     let token = tokens::issue(&txn, Purpose::Invite, member.id, None, ttl, unix_now()).await?;
-    audit::record(&txn, &c.account.email, "member.invite", &format!("account:{}", member.id), &format!("{email} as {}", role.as_str())).await?;
+    audit::record(
+        &txn,
+        &c.account.email,
+        "member.invite",
+        &format!("account:{}", member.id),
+        &format!("{email} as {}", role.as_str()),
+    )
+    .await?;
     txn.commit().await?;
     let url = link(&accounts, "invitation", &token);
     accounts
@@ -808,7 +939,11 @@ async fn invite_member(
             },
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(json!({ "account": AccountView::from(&member) }))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "account": AccountView::from(&member) })),
+    )
+        .into_response())
 }
 
 // ---- operator ---------------------------------------------------------------------------------
@@ -832,7 +967,9 @@ async fn list_organisations(
         query = query.filter(organisation::Column::Status.eq(status.as_str()));
     }
     let orgs = query.limit(LIST_LIMIT).all(&accounts.db).await?;
-    Ok(Json(json!({ "organisations": orgs.iter().map(OrganisationView::from).collect::<Vec<_>>() })))
+    Ok(Json(
+        json!({ "organisations": orgs.iter().map(OrganisationView::from).collect::<Vec<_>>() }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -888,8 +1025,19 @@ async fn review(
     active.review_comment = Set((!comment.is_empty()).then(|| comment.clone()));
     active.reviewed_at = Set(Some(crate::jst::now_rfc3339()));
     let org = active.update(&txn).await?;
-    let action = if decision == OrgStatus::Approved { "organisation.approve" } else { "organisation.reject" };
-    audit::record(&txn, &op.account.email, action, &format!("organisation:{}", org.id), &comment).await?;
+    let action = if decision == OrgStatus::Approved {
+        "organisation.approve"
+    } else {
+        "organisation.reject"
+    };
+    audit::record(
+        &txn,
+        &op.account.email,
+        action,
+        &format!("organisation:{}", org.id),
+        &comment,
+    )
+    .await?;
     txn.commit().await?;
 
     let admins = account::Entity::find()
@@ -897,25 +1045,43 @@ async fn review(
         .filter(account::Column::Role.eq(Role::OrgAdmin.as_str()))
         .all(&accounts.db)
         .await?;
-    let shown = if comment.is_empty() { "（なし / none）".to_owned() } else { clip_comment(&comment) };
+    let shown = if comment.is_empty() {
+        "（なし / none）".to_owned()
+    } else {
+        clip_comment(&comment)
+    };
     let letter = |_: ()| match decision {
         OrgStatus::Approved => Letter {
             subject_ja: "利用申請が承認されました".into(),
             subject_en: "Your application was approved".into(),
-            body_ja: format!("{} の利用申請を承認しました。ログインしてご利用ください。\n{}/login\n\n運営事務局からのコメント：\n{shown}", org.name, accounts.config.public_url),
-            body_en: format!("The application of {} was approved. Log in at:\n{}/login\n\nComment from the operator:\n{shown}", org.name, accounts.config.public_url),
+            body_ja: format!(
+                "{} の利用申請を承認しました。ログインしてご利用ください。\n{}/login\n\n運営事務局からのコメント：\n{shown}",
+                org.name, accounts.config.public_url
+            ),
+            body_en: format!(
+                "The application of {} was approved. Log in at:\n{}/login\n\nComment from the operator:\n{shown}",
+                org.name, accounts.config.public_url
+            ),
         },
         _ => Letter {
             subject_ja: "利用申請は承認されませんでした".into(),
             subject_en: "Your application was not approved".into(),
-            body_ja: format!("{} の利用申請は承認されませんでした。\n\n理由：\n{shown}", org.name),
-            body_en: format!("The application of {} was not approved.\n\nReason:\n{shown}", org.name),
+            body_ja: format!(
+                "{} の利用申請は承認されませんでした。\n\n理由：\n{shown}",
+                org.name
+            ),
+            body_en: format!(
+                "The application of {} was not approved.\n\nReason:\n{shown}",
+                org.name
+            ),
         },
     };
     for admin in &admins {
         accounts.send(&admin.email, letter(())).await?;
     }
-    Ok(Json(json!({ "organisation": OrganisationView::from(&org) })))
+    Ok(Json(
+        json!({ "organisation": OrganisationView::from(&org) }),
+    ))
 }
 
 async fn list_accounts(
@@ -928,7 +1094,9 @@ async fn list_accounts(
         .limit(LIST_LIMIT)
         .all(&accounts.db)
         .await?;
-    Ok(Json(json!({ "accounts": all.iter().map(AccountView::from).collect::<Vec<_>>() })))
+    Ok(Json(
+        json!({ "accounts": all.iter().map(AccountView::from).collect::<Vec<_>>() }),
+    ))
 }
 
 async fn list_audit(
@@ -978,13 +1146,17 @@ fn notice_json(n: &notice::Model) -> serde_json::Value {
 }
 
 /// Published notices (お知らせ), newest first; public.
-async fn list_notices(State(accounts): State<Arc<Accounts>>) -> Result<Json<serde_json::Value>, AccountError> {
+async fn list_notices(
+    State(accounts): State<Arc<Accounts>>,
+) -> Result<Json<serde_json::Value>, AccountError> {
     let rows = notice::Entity::find()
         .order_by_desc(notice::Column::Id)
         .limit(100)
         .all(&accounts.db)
         .await?;
-    Ok(Json(json!({ "notices": rows.iter().map(notice_json).collect::<Vec<_>>() })))
+    Ok(Json(
+        json!({ "notices": rows.iter().map(notice_json).collect::<Vec<_>>() }),
+    ))
 }
 
 async fn publish_notice(
@@ -996,7 +1168,10 @@ async fn publish_notice(
     let title = policy::text("title", &form.title, 200)?;
     let body = policy::comment("body", Some(&form.body), 10_000)?;
     if body.is_empty() {
-        return Err(AccountError::field("missing_field", "body: 入力してください / Required."));
+        return Err(AccountError::field(
+            "missing_field",
+            "body: 入力してください / Required.",
+        ));
     }
     let txn = accounts.db.begin().await?;
     let notice = notice::ActiveModel {
@@ -1008,7 +1183,18 @@ async fn publish_notice(
     }
     .insert(&txn)
     .await?;
-    audit::record(&txn, &op.account.email, "notice.publish", &format!("notice:{}", notice.id), &title).await?;
+    audit::record(
+        &txn,
+        &op.account.email,
+        "notice.publish",
+        &format!("notice:{}", notice.id),
+        &title,
+    )
+    .await?;
     txn.commit().await?;
-    Ok((StatusCode::CREATED, Json(json!({ "notice": notice_json(&notice) }))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "notice": notice_json(&notice) })),
+    )
+        .into_response())
 }

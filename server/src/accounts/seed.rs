@@ -19,8 +19,16 @@ pub struct DemoLogin {
 
 /// The organisations the demo seeds: name and the 12 digits after the check digit.
 const ORGANISATIONS: [(&str, &str, &str); 2] = [
-    ("provider", "国税庁データ提供者 (demo provider)", "000012050002"),
-    ("requester", "補助金申請システム運営者 (demo requester)", "000012345678"),
+    (
+        "provider",
+        "国税庁データ提供者 (demo provider)",
+        "000012050002",
+    ),
+    (
+        "requester",
+        "補助金申請システム運営者 (demo requester)",
+        "000012345678",
+    ),
 ];
 
 /// The full 13-digit corporate number: the check digit that `CorporateNumber` accepts, first.
@@ -115,7 +123,14 @@ pub async fn seed_demo(
         }
         .insert(db)
         .await?;
-        audit::record(db, "system", "demo.seed", &format!("account:{}", created.id), &login.email).await?;
+        audit::record(
+            db,
+            "system",
+            "demo.seed",
+            &format!("account:{}", created.id),
+            &login.email,
+        )
+        .await?;
     }
     Ok(logins)
 }
@@ -129,6 +144,9 @@ mod tests {
             assert_eq!(number.len(), 13);
         }
         // The National Tax Agency's own number.
-        assert_eq!(super::with_check_digit("000012050002").unwrap(), "7000012050002");
+        assert_eq!(
+            super::with_check_digit("000012050002").unwrap(),
+            "7000012050002"
+        );
     }
 }

@@ -38,7 +38,9 @@ impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> Result<()> {
         // Expired rows are never loaded; removing them here keeps the table small.
         portal_session::Entity::delete_many()
-            .filter(portal_session::Column::ExpiresAt.lt(OffsetDateTime::now_utc().unix_timestamp()))
+            .filter(
+                portal_session::Column::ExpiresAt.lt(OffsetDateTime::now_utc().unix_timestamp()),
+            )
             .exec(&self.db)
             .await
             .map_err(backend)?;
@@ -63,7 +65,10 @@ impl SessionStore for DbSessionStore {
         })
         .on_conflict(
             OnConflict::column(portal_session::Column::Id)
-                .update_columns([portal_session::Column::Data, portal_session::Column::ExpiresAt])
+                .update_columns([
+                    portal_session::Column::Data,
+                    portal_session::Column::ExpiresAt,
+                ])
                 .to_owned(),
         )
         .exec(&self.db)

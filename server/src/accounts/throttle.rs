@@ -61,7 +61,11 @@ pub async fn check(
     Ok(())
 }
 
-pub async fn record_failure(db: &impl ConnectionTrait, keys: [&str; 2], now: i64) -> Result<(), DbErr> {
+pub async fn record_failure(
+    db: &impl ConnectionTrait,
+    keys: [&str; 2],
+    now: i64,
+) -> Result<(), DbErr> {
     for key in keys {
         login_failure::Entity::insert(login_failure::ActiveModel {
             id: Default::default(),

@@ -206,8 +206,14 @@ impl BundleStore {
                 source = source.as_str(),
                 "bundle installed"
             );
-            self.record(source, Some(installed.bundle.version), "installed", None, "")
-                .await;
+            self.record(
+                source,
+                Some(installed.bundle.version),
+                "installed",
+                None,
+                "",
+            )
+            .await;
         }
         Ok(installed)
     }
@@ -245,7 +251,10 @@ impl BundleStore {
     }
 
     /// Newest first.
-    pub async fn events(&self, limit: u64) -> Result<Vec<node_bundle_event::Model>, sea_orm::DbErr> {
+    pub async fn events(
+        &self,
+        limit: u64,
+    ) -> Result<Vec<node_bundle_event::Model>, sea_orm::DbErr> {
         node_bundle_event::Entity::find()
             .order_by_desc(node_bundle_event::Column::Id)
             .limit(limit)
@@ -304,7 +313,10 @@ mod tests {
         let store = BundleStore::open(&portal.public_b64(), "provider", &file, db.clone()).await;
         assert_eq!(store.usable(unix_now()).unwrap_err(), Unusable::Missing);
 
-        store.install(&sign(&portal, &bundle(2, 60)), Source::Admin).await.unwrap();
+        store
+            .install(&sign(&portal, &bundle(2, 60)), Source::Admin)
+            .await
+            .unwrap();
         let refused = store
             .install(&sign(&portal, &bundle(1, 60)), Source::Admin)
             .await

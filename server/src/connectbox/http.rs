@@ -28,7 +28,10 @@ pub fn router(state: Arc<NodeState>) -> axum::Router {
         .route("/connectbox/datasets/{name}", get(show_dataset))
         .route("/connectbox/datasets/{name}/uploads", post(upload_file))
         .route("/connectbox/uploads/{id}", get(show_upload))
-        .route("/connectbox/uploads/{id}/rejects.csv", get(download_rejects))
+        .route(
+            "/connectbox/uploads/{id}/rejects.csv",
+            get(download_rejects),
+        )
         .with_state(state)
         .layer(axum::middleware::map_response(
             crate::api_error::json_errors,
@@ -126,7 +129,11 @@ fn writable<'a>(
         unknown_dataset(name)
     })?;
     if !dataset.writers.iter().any(|w| w == uploader) {
-        tracing::warn!(dataset = name, uploader, "connectbox: upload to a dataset the uploader may not write refused");
+        tracing::warn!(
+            dataset = name,
+            uploader,
+            "connectbox: upload to a dataset the uploader may not write refused"
+        );
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "dataset_not_writable",
@@ -213,7 +220,13 @@ async fn receive(
     if let Some(length) = declared
         && length > limit
     {
-        tracing::warn!(dataset = name, uploader, length, limit, "connectbox: upload too large, refused");
+        tracing::warn!(
+            dataset = name,
+            uploader,
+            length,
+            limit,
+            "connectbox: upload too large, refused"
+        );
         return Err(too_large(length, limit));
     }
 
@@ -228,9 +241,7 @@ async fn receive(
             cb.receive_failed(&id, &reason).await?;
             return Err(match failure {
                 StoreFailure::TooLarge(n) => too_large(n, limit),
-                StoreFailure::Client(reason) => {
-                    ApiError::bad_request("upload_interrupted", reason)
-                }
+                StoreFailure::Client(reason) => ApiError::bad_request("upload_interrupted", reason),
                 StoreFailure::Disk(e) => ApiError::internal(format!("storing upload {id}: {e}")),
             });
         }
@@ -290,7 +301,9 @@ fn file_name(query: Option<&str>) -> Result<String, ApiError> {
     let name = name.unwrap_or_else(|| "upload".to_owned());
     let plain = !name.is_empty()
         && name.chars().count() <= 255
-        && !name.chars().any(|c| c.is_control() || c == '/' || c == '\\')
+        && !name
+            .chars()
+            .any(|c| c.is_control() || c == '/' || c == '\\')
         && name != "."
         && name != "..";
     if plain {
@@ -315,7 +328,9 @@ enum StoreFailure {
 impl StoreFailure {
     fn reason(&self) -> String {
         match self {
-            StoreFailure::TooLarge(n) => format!("the upload exceeded the size limit after {n} bytes"),
+            StoreFailure::TooLarge(n) => {
+                format!("the upload exceeded the size limit after {n} bytes")
+            }
             StoreFailure::Client(e) => e.clone(),
             StoreFailure::Disk(e) => format!("storing the upload failed: {e}"),
         }
@@ -375,7 +390,11 @@ async fn visible_upload(
         .dataset(&upload.dataset)
         .is_some_and(|d| d.writers.iter().any(|w| w == uploader));
     if !allowed {
-        tracing::warn!(upload = id, uploader, "connectbox: receipt of another provider's dataset refused");
+        tracing::warn!(
+            upload = id,
+            uploader,
+            "connectbox: receipt of another provider's dataset refused"
+        );
         return Err(ConnectBoxError::UnknownUpload(id.to_owned()).into());
     }
     Ok(upload)

@@ -45,7 +45,8 @@ async fn pick_up_file(state: &NodeState, refused: &mut Option<String>) {
 
 /// Fetches this node's bundle from the portal and installs it; returns the installed version.
 pub async fn fetch_once(state: &NodeState) -> Result<u64, String> {
-    let (Some(portal), Some(_)) = (state.config.portal_url.as_deref(), state.bundle.as_ref()) else {
+    let (Some(portal), Some(_)) = (state.config.portal_url.as_deref(), state.bundle.as_ref())
+    else {
         return Err("no portal_url / portal_public_key configured".into());
     };
     let path = bundle_path(&state.config.client_id);
@@ -73,7 +74,10 @@ pub async fn fetch_once(state: &NodeState) -> Result<u64, String> {
     let status = response.status();
     let text = response.text().await.map_err(|e| e.to_string())?;
     if !status.is_success() {
-        return Err(format!("portal answered {status}: {}", crate::api_error::clip(&text)));
+        return Err(format!(
+            "portal answered {status}: {}",
+            crate::api_error::clip(&text)
+        ));
     }
     state
         .install_bundle(&text, Source::Poll)

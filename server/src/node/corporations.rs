@@ -34,32 +34,38 @@ pub async fn corporation_status(
     headers: HeaderMap,
     client: Option<Extension<ClientAddr>>,
 ) -> Response {
-    serve_exchange(&state, &uri, &headers, client, async |state, bearer, path, entry| {
-        let provider = provider(state)?;
-        let authorized = authorize(state, bearer, path, entry)?;
-        let number = parse_number(&number)?;
-        entry.corporate_number = Some(number.as_str().to_owned());
-        authorized.check_consent(state, &number)?;
-        let Authorized { claims, scopes, .. } = authorized;
-        let found = dataset::find(&state.db, &provider.api.dataset, number.as_str())
-            .await
-            .map_err(ApiError::internal)?
-            .ok_or_else(|| not_found(&number, &provider.api.dataset))?;
-        let mut data = status_of(number.as_str(), &found.document);
-        // The name is Basic data: only for callers granted `basic`.
-        if scopes.iter().any(|s| s == "basic")
-            && let Some(name) = found
-                .document
-                .pointer("/Basic/Destination/Corporate name")
-                .cloned()
-        {
-            data["name"] = name;
-        }
-        Ok(json!({
-            "meta": meta(state, &claims, &scopes, Some(provenance(&found))),
-            "data": data,
-        }))
-    })
+    serve_exchange(
+        &state,
+        &uri,
+        &headers,
+        client,
+        async |state, bearer, path, entry| {
+            let provider = provider(state)?;
+            let authorized = authorize(state, bearer, path, entry)?;
+            let number = parse_number(&number)?;
+            entry.corporate_number = Some(number.as_str().to_owned());
+            authorized.check_consent(state, &number)?;
+            let Authorized { claims, scopes, .. } = authorized;
+            let found = dataset::find(&state.db, &provider.api.dataset, number.as_str())
+                .await
+                .map_err(ApiError::internal)?
+                .ok_or_else(|| not_found(&number, &provider.api.dataset))?;
+            let mut data = status_of(number.as_str(), &found.document);
+            // The name is Basic data: only for callers granted `basic`.
+            if scopes.iter().any(|s| s == "basic")
+                && let Some(name) = found
+                    .document
+                    .pointer("/Basic/Destination/Corporate name")
+                    .cloned()
+            {
+                data["name"] = name;
+            }
+            Ok(json!({
+                "meta": meta(state, &claims, &scopes, Some(provenance(&found))),
+                "data": data,
+            }))
+        },
+    )
     .await
 }
 
@@ -345,7 +351,10 @@ mod tests {
 
     #[test]
     fn list_parameters_are_checked_and_named() {
-        let q = ListQuery::parse(Some("name_prefix=%E6%A0%AA&prefecture=13&page=2&per_page=5")).unwrap();
+        let q = ListQuery::parse(Some(
+            "name_prefix=%E6%A0%AA&prefecture=13&page=2&per_page=5",
+        ))
+        .unwrap();
         assert_eq!(q.filter.name_prefix.as_deref(), Some("株"));
         assert_eq!(q.filter.prefecture.as_deref(), Some("東京都"));
         assert_eq!((q.page, q.per_page), (2, 5));
@@ -357,7 +366,10 @@ mod tests {
             ("sort=name", "sort"),
         ] {
             let e = ListQuery::parse(Some(query)).err().unwrap();
-            assert_eq!((e.status.as_u16(), e.code.as_str()), (400, "invalid_parameter"));
+            assert_eq!(
+                (e.status.as_u16(), e.code.as_str()),
+                (400, "invalid_parameter")
+            );
             assert!(e.message.starts_with(field), "{query}: {}", e.message);
         }
     }

@@ -18,7 +18,11 @@ use std::{
 #[derive(Clone, Copy, Debug)]
 pub struct ClientAddr(pub Option<IpAddr>);
 
-pub fn client_addr(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) -> Option<IpAddr> {
+pub fn client_addr(
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+    trusted: &[IpAddr],
+) -> Option<IpAddr> {
     let peer = peer?;
     if !trusted.contains(&peer) {
         return Some(peer);
@@ -120,6 +124,9 @@ mod tests {
             Some("192.0.2.7".parse().unwrap()),
             "the rightmost untrusted hop, not the spoofable leftmost"
         );
-        assert_eq!(client_addr(Some(proxy), &HeaderMap::new(), &[proxy]), Some(proxy));
+        assert_eq!(
+            client_addr(Some(proxy), &HeaderMap::new(), &[proxy]),
+            Some(proxy)
+        );
     }
 }

@@ -23,9 +23,13 @@ pub async fn get_corporation(
     headers: HeaderMap,
     client: Option<Extension<ClientAddr>>,
 ) -> Response {
-    serve_exchange(&state, &uri, &headers, client, async |state, bearer, path, entry| {
-        answer(state, bearer, &number, path, entry).await
-    })
+    serve_exchange(
+        &state,
+        &uri,
+        &headers,
+        client,
+        async |state, bearer, path, entry| answer(state, bearer, &number, path, entry).await,
+    )
     .await
 }
 
@@ -114,8 +118,14 @@ pub(super) async fn serve_exchange(
             .insert(crate::observability::ErrorCode(code));
     }
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    for (name, value) in [("x-request-id", request_id), (token::RECEIPT_HEADER, receipt)] {
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    for (name, value) in [
+        ("x-request-id", request_id),
+        (token::RECEIPT_HEADER, receipt),
+    ] {
         if let Ok(v) = HeaderValue::from_str(&value) {
             headers.insert(name, v);
         }

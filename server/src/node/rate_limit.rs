@@ -31,9 +31,17 @@ impl RateLimits {
             let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
             let entry = buckets
                 .entry((caller.to_owned(), api.to_owned()))
-                .or_insert_with(|| (per_minute, Arc::new(RateLimiter::direct(Quota::per_minute(rate)))));
+                .or_insert_with(|| {
+                    (
+                        per_minute,
+                        Arc::new(RateLimiter::direct(Quota::per_minute(rate))),
+                    )
+                });
             if entry.0 != per_minute {
-                *entry = (per_minute, Arc::new(RateLimiter::direct(Quota::per_minute(rate))));
+                *entry = (
+                    per_minute,
+                    Arc::new(RateLimiter::direct(Quota::per_minute(rate))),
+                );
             }
             entry.1.clone()
         };
@@ -59,9 +67,18 @@ mod tests {
             assert!(limits.check("a", "api", 3).is_ok());
         }
         let wait = limits.check("a", "api", 3).unwrap_err();
-        assert!(wait <= Duration::from_secs(20) && wait > Duration::from_secs(15), "{wait:?}");
-        assert!(limits.check("b", "api", 3).is_ok(), "another caller has its own bucket");
-        assert!(limits.check("a", "other", 3).is_ok(), "another API has its own bucket");
+        assert!(
+            wait <= Duration::from_secs(20) && wait > Duration::from_secs(15),
+            "{wait:?}"
+        );
+        assert!(
+            limits.check("b", "api", 3).is_ok(),
+            "another caller has its own bucket"
+        );
+        assert!(
+            limits.check("a", "other", 3).is_ok(),
+            "another API has its own bucket"
+        );
         assert!(limits.check("a", "api", 0).is_err());
         assert_eq!(retry_after_secs(Duration::from_millis(19_200)), 20);
         assert_eq!(retry_after_secs(Duration::ZERO), 1);

@@ -11,9 +11,7 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::OnConflict,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::OnConflict};
 use std::sync::Arc;
 
 /// Path of a node's bundle; `{client_id}` is the node's own id.
@@ -183,7 +181,10 @@ impl PortalState {
             .collect();
         let mut members: Vec<Member> = Vec::new();
         for n in &nodes {
-            match members.iter_mut().find(|m| m.organisation == n.organisation) {
+            match members
+                .iter_mut()
+                .find(|m| m.organisation == n.organisation)
+            {
                 Some(m) => m.nodes.push(n.client_id.clone()),
                 None => members.push(Member {
                     organisation: n.organisation.clone(),
@@ -262,7 +263,11 @@ pub async fn get_node_bundle(
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "node_mismatch",
-            format!("node {} may not fetch the bundle of node {}", claims.iss, crate::api_error::clip(&client_id)),
+            format!(
+                "node {} may not fetch the bundle of node {}",
+                claims.iss,
+                crate::api_error::clip(&client_id)
+            ),
         ));
     }
     let jws = state
@@ -270,7 +275,11 @@ pub async fn get_node_bundle(
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(|| {
-            ApiError::new(StatusCode::NOT_FOUND, "unknown_node", "node is not registered")
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_node",
+                "node is not registered",
+            )
         })?;
     Ok(([(header::CONTENT_TYPE, "application/jose")], jws).into_response())
 }

@@ -6,7 +6,6 @@ mod m0005_connectbox;
 
 use sea_orm_migration::{prelude::*, schema::*};
 
-
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {

@@ -30,9 +30,7 @@ pub enum BrokenLink {
         "records from {seq} on were removed: the log ends before the expected head {expected_seq}"
     )]
     Truncated { seq: i64, expected_seq: i64 },
-    #[error(
-        "record {seq} is not the expected head: the log was rewritten at or before it"
-    )]
+    #[error("record {seq} is not the expected head: the log was rewritten at or before it")]
     HeadMismatch { seq: i64 },
 }
 
@@ -71,13 +69,15 @@ pub fn audit(
     expected_head: Option<(i64, &str)>,
 ) -> Result<VerifiedHead, BrokenLink> {
     let seqs: HashSet<i64> = records.iter().map(|r| r.seq).collect();
-    let seq_of_hash: HashMap<&str, i64> = records.iter().map(|r| (r.hash.as_str(), r.seq)).collect();
+    let seq_of_hash: HashMap<&str, i64> =
+        records.iter().map(|r| (r.hash.as_str(), r.seq)).collect();
     let mut expected = 1i64;
     let mut prev = GENESIS;
     for r in records {
         if r.seq != expected {
             // A gap whose records appear nowhere was cut out; otherwise they are elsewhere in the log.
-            let missing_everywhere = r.seq > expected && (expected..r.seq).all(|s| !seqs.contains(&s));
+            let missing_everywhere =
+                r.seq > expected && (expected..r.seq).all(|s| !seqs.contains(&s));
             return Err(if missing_everywhere {
                 BrokenLink::Removed {
                     seq: expected,
@@ -90,7 +90,10 @@ pub fn audit(
         let intact = record_hash(r) == r.hash;
         if r.prev_hash != prev {
             // It chains to a record that stands later in the log: rows were swapped.
-            if seq_of_hash.get(r.prev_hash.as_str()).is_some_and(|&s| s >= r.seq) {
+            if seq_of_hash
+                .get(r.prev_hash.as_str())
+                .is_some_and(|&s| s >= r.seq)
+            {
                 return Err(BrokenLink::Reordered { seq: r.seq });
             }
             if !intact {
@@ -119,7 +122,9 @@ pub fn audit(
         }),
         Some((want_seq, want_hash)) => {
             // The chain verified, so seq `want_seq` is at index `want_seq - 1`.
-            let at = usize::try_from(want_seq - 1).ok().and_then(|i| records.get(i));
+            let at = usize::try_from(want_seq - 1)
+                .ok()
+                .and_then(|i| records.get(i));
             match at {
                 Some(r) if r.hash == want_hash => Ok(head),
                 _ => Err(BrokenLink::HeadMismatch { seq: want_seq }),
@@ -135,7 +140,8 @@ pub fn read_json_lines(text: &str) -> Result<Vec<exchange_record::Model>, String
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
         .map(|(i, line)| {
-            serde_json::from_str(line).map_err(|e| format!("line {}: not an exchange record: {e}", i + 1))
+            serde_json::from_str(line)
+                .map_err(|e| format!("line {}: not an exchange record: {e}", i + 1))
         })
         .collect()
 }

@@ -40,7 +40,10 @@ async fn an_intact_log_verifies_to_its_head() {
             hash: records[3].hash.clone()
         }
     );
-    assert_eq!(audit(&records, Some((4, &records[3].hash))), Ok(head.clone()));
+    assert_eq!(
+        audit(&records, Some((4, &records[3].hash))),
+        Ok(head.clone())
+    );
     // The log may have grown past a head known earlier.
     assert_eq!(audit(&records, Some((2, &records[1].hash))), Ok(head));
     assert_eq!(
@@ -93,10 +96,7 @@ async fn a_removed_line_is_reported_with_the_missing_seq() {
 async fn swapped_lines_are_reported_as_reordered() {
     let mut records = chain(5).await;
     records.swap(1, 3);
-    assert_eq!(
-        audit(&records, None),
-        Err(BrokenLink::Reordered { seq: 2 })
-    );
+    assert_eq!(audit(&records, None), Err(BrokenLink::Reordered { seq: 2 }));
 }
 
 #[tokio::test]
@@ -129,5 +129,8 @@ async fn exports_round_trip_and_bad_lines_are_named() {
         .collect();
     assert_eq!(read_json_lines(&text).unwrap(), records);
     let error = read_json_lines(&format!("{text}{{\"seq\": 3}}\n")).unwrap_err();
-    assert!(error.starts_with("line 3: not an exchange record"), "{error}");
+    assert!(
+        error.starts_with("line 3: not an exchange record"),
+        "{error}"
+    );
 }
