@@ -31,6 +31,8 @@ if [ -n "${RENKEI_TEST_POSTGRES_URL:-}" ]; then
   phase "cargo test (main-job suite with the portal and both nodes on PostgreSQL)"
   RENKEI_TEST_MAIN_JOB_BACKEND=postgres cargo test --locked -p renkei-tests --test main_job
 fi
+phase "cargo test (main-job suite with every listener on TLS)"
+RENKEI_TEST_MAIN_JOB_TLS=1 cargo test --locked -p renkei-tests --test main_job
 phase "cargo test (converter plugins, native)"
 cargo test --locked -p nta-corporate-number -p converter-template
 

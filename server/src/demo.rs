@@ -48,6 +48,8 @@ pub struct DemoOptions {
     pub bundle_poll_ms: u64,
     /// Where the three components keep their data; `None`: SQLite files in `data_dir`.
     pub databases: Option<DemoDatabases>,
+    /// Every listener on TLS, with a private CA made at first start (`<data_dir>/tls/ca.pem`).
+    pub tls: bool,
 }
 
 /// Database URLs of the demo's components (e.g. three PostgreSQL databases).
@@ -82,6 +84,7 @@ impl DemoOptions {
             bundle_lifetime_secs: portal::DEFAULT_BUNDLE_LIFETIME_SECS,
             bundle_poll_ms: 10_000,
             databases: None,
+            tls: false,
         }
     }
 }
@@ -109,6 +112,9 @@ pub struct DemoInfo {
     /// ConnectBox uploader of the provider node (HTTP Basic).
     pub connectbox_user: String,
     pub connectbox_password: String,
+    /// With `--tls`: the CA certificate that signed every listener's certificate (trust it to call them).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
 }
 
 pub struct Demo {
@@ -142,8 +148,19 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
     let portal_listener = bind(options.portal_port).await?;
     let requester_listener = bind(options.requester_port).await?;
     let provider_listener = bind(options.provider_port).await?;
+    let pki = if options.tls {
+        Some(crate::tls::DemoPki::load_or_generate(&{
+            let tls_dir = dir.join("tls");
+            std::fs::create_dir_all(&tls_dir)
+                .with_context(|| format!("creating {}", tls_dir.display()))?;
+            tls_dir
+        })?)
+    } else {
+        None
+    };
+    let scheme = if pki.is_some() { "https" } else { "http" };
     let url = |l: &tokio::net::TcpListener| -> anyhow::Result<String> {
-        Ok(format!("http://{}", l.local_addr()?))
+        Ok(format!("{scheme}://{}", l.local_addr()?))
     };
     let (portal_url, requester_url, provider_url) = (
         url(&portal_listener)?,
@@ -176,6 +193,7 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
             ..crate::accounts::AccountsConfig::default()
         }
         .from_env(),
+        tls: pki.as_ref().map(|p| p.server.clone()),
     })
     .await?;
     let portal_logins = crate::accounts::seed::seed_demo(
@@ -233,6 +251,8 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
         bundle_poll_ms: options.bundle_poll_ms,
         admin_password_hash: Some(admin_hash.clone()),
         trusted_proxies: vec![],
+        tls: pki.as_ref().map(|p| p.server.clone()),
+        peer_ca_file: pki.as_ref().map(|p| p.ca_file.clone()),
         provider: Some(ProviderConfig {
             api: ProvidedApi {
                 name: API_SLUG.to_owned(),
@@ -271,6 +291,8 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
         bundle_poll_ms: options.bundle_poll_ms,
         admin_password_hash: Some(admin_hash),
         trusted_proxies: vec![],
+        tls: pki.as_ref().map(|p| p.server.clone()),
+        peer_ca_file: pki.as_ref().map(|p| p.ca_file.clone()),
         provider: None,
         requester: Some(RequesterConfig {
             systems: vec![LocalSystem {
@@ -331,6 +353,7 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
         portal_logins,
         connectbox_user: uploader.user,
         connectbox_password: uploader.password,
+        ca_file: pki.as_ref().map(|p| p.ca_file.clone()),
     };
     let json = serde_json::to_string_pretty(&info)?;
     write_private(&dir.join("demo.json"), json.as_bytes())?;
@@ -448,13 +471,13 @@ pub fn banner(info: &DemoInfo, load: Option<&LoadReport>) -> String {
          \x20 Requester node (your system calls this):      {req}\n\
          \x20 Provider node (serves the NTA dataset):       {prov}\n\
          \nThe main job — ask the requester node for a corporation's standard data:\n\
-         \n  curl -s -u '{user}:{pw}' \\\n    -d 'call_api=/v1/corporations/{number}&client_id={client}&method=GET&scope=basic+x-nta' \\\n    {req}/v1/reception_jizen\n\
+         \n  curl -s{cacert} -u '{user}:{pw}' \\\n    -d 'call_api=/v1/corporations/{number}&client_id={client}&method=GET&scope=basic+x-nta' \\\n    {req}/v1/reception_jizen\n\
          \nThen open {portal}/logs to see both nodes' records of the exchange.\n\
          \nPortal logins (passwords generated at first start, kept in portal-logins.json):\n{logins}\
          \nConnectBox — upload an NTA 差分 file (CSV or ZIP) to the provider's dataset {dataset}:\n\
          \n  RENKEI_UPLOAD_PASSWORD='{cb_pw}' {exe} connectbox upload --node {prov} \\\n    --user {cb_user} --password-env RENKEI_UPLOAD_PASSWORD --dataset {dataset} FILE\n\
          \nEach node's bundle and recent bundle events (its admin login is in node-admin.json):\n\
-         \n  curl -s -u '{admin_user}:{admin_pw}' {prov}/admin/status\n\
+         \n  curl -s{cacert} -u '{admin_user}:{admin_pw}' {prov}/admin/status\n\
          \nDetails for scripts: demo.json in the data directory. Stop with Ctrl-C.\n",
         portal = info.portal_url,
         req = info.requester_node_url,
@@ -484,6 +507,11 @@ pub fn banner(info: &DemoInfo, load: Option<&LoadReport>) -> String {
             })
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "renkei".to_owned()),
+        cacert = info
+            .ca_file
+            .as_ref()
+            .map(|f| format!(" --cacert {}", f.display()))
+            .unwrap_or_default(),
         admin_user = info.node_admin_user,
         admin_pw = info.node_admin_password,
     ));

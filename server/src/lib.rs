@@ -16,4 +16,5 @@ pub mod plugin_host;
 pub mod portal;
 pub mod portal_ui;
 pub mod storage;
+pub mod tls;
 pub mod token;

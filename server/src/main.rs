@@ -32,6 +32,9 @@ enum Command {
         /// The repository checkout (for the plugin, the data files and the browser bundle).
         #[arg(long, default_value = ".")]
         repo: PathBuf,
+        /// Every listener on HTTPS, with a private CA made at first start (`<data-dir>/tls/ca.pem`).
+        #[arg(long)]
+        tls: bool,
     },
     /// Run the portal alone.
     Portal {
@@ -50,6 +53,12 @@ enum Command {
         /// Validity of the node configuration bundles the portal signs, in seconds.
         #[arg(long, default_value_t = portal::DEFAULT_BUNDLE_LIFETIME_SECS)]
         bundle_lifetime_secs: i64,
+        /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The private key (PEM) of --tls-cert.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Run a node from its TOML configuration.
     Node {
@@ -284,8 +293,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             requester_port,
             provider_port,
             repo,
+            tls,
         } => {
             let mut options = demo::DemoOptions::in_repo(&repo, data_dir);
+            options.tls = tls;
             options.portal_port = portal_port;
             options.requester_port = requester_port;
             options.provider_port = provider_port;
@@ -300,6 +311,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             key_file,
             site_root,
             bundle_lifetime_secs,
+            tls_cert,
+            tls_key,
         } => {
             let state = portal::PortalState::open(portal::PortalConfig {
                 listen: listen.clone(),
@@ -308,6 +321,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 site_root,
                 bundle_lifetime_secs,
                 accounts: renkei::accounts::AccountsConfig::default().from_env(),
+                tls: match (tls_cert, tls_key) {
+                    (Some(cert_file), Some(key_file)) => Some(renkei::tls::TlsFiles {
+                        cert_file,
+                        key_file,
+                    }),
+                    (None, None) => None,
+                    _ => bail!("--tls-cert and --tls-key go together"),
+                },
             })
             .await?;
             let listener = tokio::net::TcpListener::bind(&listen)

@@ -64,6 +64,12 @@ pub struct NodeConfig {
     /// File uploads that become datasets of this (provider) node.
     #[serde(default)]
     pub connectbox: Option<crate::connectbox::ConnectBoxConfig>,
+    /// TLS on this node's listener (certificate chain and key, PEM); plain HTTP without it.
+    #[serde(default)]
+    pub tls: Option<crate::tls::TlsFiles>,
+    /// CA certificates (PEM) trusted for the peers' and the portal's TLS, beside the system's roots.
+    #[serde(default)]
+    pub peer_ca_file: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -170,6 +176,8 @@ pub enum NodeError {
     },
     #[error("HTTP client")]
     Http(#[from] reqwest::Error),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     #[error("connectbox")]
     ConnectBox(#[from] crate::connectbox::ConnectBoxError),
 }
@@ -199,7 +207,7 @@ impl NodeState {
             ),
             None => None,
         };
-        let http = reqwest::Client::builder()
+        let http = crate::tls::client_builder(config.peer_ca_file.as_deref())?
             .timeout(std::time::Duration::from_secs(30))
             .connect_timeout(std::time::Duration::from_secs(5))
             // A provider node never sends us elsewhere: no redirects, so no SSRF through one.
@@ -365,9 +373,15 @@ pub fn serve_listener(
             bundle_poll::spawn(state.clone());
         }
     }
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let tls = state
+        .config
+        .tls
+        .as_ref()
+        .map(crate::tls::server_config)
+        .transpose()?;
+    let app = router(state);
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+        if let Err(e) = crate::tls::serve(listener, app, tls, std::future::pending()).await {
             tracing::error!(error = %e, "node server stopped");
         }
     });

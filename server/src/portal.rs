@@ -27,6 +27,8 @@ pub struct PortalConfig {
     pub bundle_lifetime_secs: i64,
     /// Accounts, sessions, mail, environment banner and the optional Basic gate.
     pub accounts: crate::accounts::AccountsConfig,
+    /// TLS on the listener; with it the portal also sends HSTS and marks its cookies `Secure`.
+    pub tls: Option<crate::tls::TlsFiles>,
 }
 
 /// A day: long enough to ride out a portal outage, short enough that a lost node key ages out.
@@ -61,10 +63,15 @@ pub enum PortalError {
         addr: String,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 impl PortalState {
-    pub async fn open(config: PortalConfig) -> Result<Arc<PortalState>, PortalError> {
+    pub async fn open(mut config: PortalConfig) -> Result<Arc<PortalState>, PortalError> {
+        if config.tls.is_some() {
+            config.accounts.secure_cookies = true;
+        }
         let key = NodeKey::load_or_generate(&config.key_file)?;
         let db = crate::storage::open(&config.database_url).await?;
         let verifier = build_verifier(&db).await?;
@@ -217,7 +224,33 @@ pub fn router(state: Arc<PortalState>) -> axum::Router {
         )),
         None => app,
     };
+    let app = security_headers(app, state.config.tls.is_some());
     crate::observability::layer(app, state.metrics.clone())
+}
+
+/// The browser-facing hardening every portal answer carries; HSTS only when the portal itself speaks
+/// TLS (behind a TLS-terminating load balancer, that balancer sends it).
+fn security_headers(app: axum::Router, hsts: bool) -> axum::Router {
+    use axum::http::{HeaderName, HeaderValue, header};
+    use tower_http::set_header::SetResponseHeaderLayer;
+    let mut headers: Vec<(HeaderName, &'static str)> = vec![
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "same-origin"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "frame-ancestors 'none'; base-uri 'self'; object-src 'none'; form-action 'self'",
+        ),
+    ];
+    if hsts {
+        headers.push((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"));
+    }
+    headers.into_iter().fold(app, |app, (name, value)| {
+        app.layer(SetResponseHeaderLayer::if_not_present(
+            name,
+            HeaderValue::from_static(value),
+        ))
+    })
 }
 
 pub async fn serve_listener(
@@ -228,15 +261,17 @@ pub async fn serve_listener(
         addr: state.config.listen.clone(),
         source,
     })?;
+    let tls = state
+        .config
+        .tls
+        .as_ref()
+        .map(crate::tls::server_config)
+        .transpose()?;
     let app = router(state.clone());
     tokio::spawn(async move {
         let stop = async move { state.shutdown.notified().await };
-        // Connect info: login throttling counts failures per client address.
-        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(stop)
-            .await
-        {
+        // The peer's address reaches the handlers: login throttling counts failures per address.
+        if let Err(e) = crate::tls::serve(listener, app, tls, stop).await {
             tracing::error!(error = %e, "portal server stopped");
         }
     });

@@ -48,6 +48,7 @@ impl TestApp {
             site_root: dir.path().join("site"),
             bundle_lifetime_secs: portal::DEFAULT_BUNDLE_LIFETIME_SECS,
             accounts,
+            tls: None,
         })
         .await
         .expect("portal opens");

@@ -200,6 +200,7 @@ impl Ingest {
             site_root: dir.path().join("site"),
             bundle_lifetime_secs: renkei::portal::DEFAULT_BUNDLE_LIFETIME_SECS,
             accounts: Default::default(),
+            tls: None,
         })
         .await
         .expect("portal opens");

@@ -83,6 +83,8 @@ async fn env(mode: UploadMode) -> Env {
         bundle_poll_ms: 10_000,
         admin_password_hash: None,
         trusted_proxies: vec![],
+        tls: None,
+        peer_ca_file: None,
         provider: Some(ProviderConfig {
             api: ProvidedApi {
                 name: "nta-corporations".to_owned(),
@@ -138,6 +140,8 @@ async fn env(mode: UploadMode) -> Env {
         bundle_poll_ms: 10_000,
         admin_password_hash: None,
         trusted_proxies: vec![],
+        tls: None,
+        peer_ca_file: None,
         provider: None,
         requester: Some(RequesterConfig {
             systems: vec![LocalSystem {

@@ -53,6 +53,11 @@ async fn postgres_databases() -> Option<(DemoDatabases, Vec<ScratchDatabase>)> {
 
 /// One demo per test binary (loading the dataset through the plugin is the slow part), served by one
 /// runtime that outlives every test: a per-test runtime would take the servers down with it.
+/// `RENKEI_TEST_MAIN_JOB_TLS=1`: the suite runs with every listener on HTTPS (the demo's own CA).
+fn tls_run() -> bool {
+    std::env::var("RENKEI_TEST_MAIN_JOB_TLS").is_ok_and(|v| v == "1")
+}
+
 static DEMO: OnceCell<Arc<TestDemo>> = OnceCell::const_new();
 static RUNTIME: LazyLock<tokio::runtime::Runtime> =
     LazyLock::new(|| tokio::runtime::Runtime::new().expect("test runtime"));
@@ -83,10 +88,15 @@ async fn demo() -> Arc<TestDemo> {
             options.databases = Some(urls);
             databases = dbs;
         }
+        options.tls = tls_run();
         let demo = demo::start(options).await.expect("demo starts");
+        let http = renkei::tls::client_builder(demo.info.ca_file.as_deref())
+            .expect("the demo's CA certificate")
+            .build()
+            .expect("HTTP client");
         Arc::new(TestDemo {
             demo,
-            http: reqwest::Client::new(),
+            http,
             _dir: dir,
             _databases: databases,
         })
@@ -616,5 +626,72 @@ fn the_components_report_health_and_metrics_of_the_exchange() {
             .is_some(),
             "{requester}"
         );
+    });
+}
+
+#[test]
+fn the_portal_hardens_its_answers_and_sends_hsts_only_over_tls() {
+    run(|t| async move {
+        let info = &t.demo.info;
+        let response = t
+            .http
+            .get(format!("{}/", info.portal_url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        let headers = response.headers();
+        let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"));
+        assert_eq!(header("x-frame-options").as_deref(), Some("DENY"));
+        assert!(
+            header("content-security-policy").is_some_and(|v| v.contains("frame-ancestors 'none'"))
+        );
+        if tls_run() {
+            assert_eq!(
+                header("strict-transport-security").as_deref(),
+                Some("max-age=31536000")
+            );
+        } else {
+            assert_eq!(header("strict-transport-security"), None);
+        }
+    });
+}
+
+#[test]
+fn over_tls_every_component_speaks_only_https() {
+    run(|t| async move {
+        let info = &t.demo.info;
+        let urls = [
+            &info.portal_url,
+            &info.requester_node_url,
+            &info.provider_node_url,
+        ];
+        if !tls_run() {
+            assert!(urls.iter().all(|u| u.starts_with("http://")), "{urls:?}");
+            assert_eq!(info.ca_file, None);
+            return;
+        }
+        for url in urls {
+            assert!(url.starts_with("https://"), "{url}");
+            // Plain HTTP to a TLS listener gets no HTTP answer.
+            let plain = url.replacen("https://", "http://", 1);
+            let answer = reqwest::Client::new()
+                .get(format!("{plain}/healthz"))
+                .timeout(Duration::from_secs(5))
+                .send()
+                .await;
+            assert!(
+                answer.as_ref().map_or(true, |r| !r.status().is_success()),
+                "{plain}: {answer:?}"
+            );
+            // A client that does not trust the demo's CA refuses the certificate.
+            let untrusting = renkei::tls::client_builder(None).unwrap().build().unwrap();
+            let refused = untrusting.get(format!("{url}/healthz")).send().await;
+            assert!(refused.is_err(), "{url} was trusted without the demo CA");
+        }
+        // The main job itself ran node to node over TLS (the provider's endpoint in the bundle is https).
+        let (status, body) = t.corporation("1010001072706").await;
+        assert_eq!(status, 200, "{body}");
     });
 }

@@ -200,11 +200,11 @@ pub fn record_hash(r: &exchange_record::Model) -> String {
         r.error_code,
         r.prev_hash,
     ]);
-    if r.receipt.is_some() || r.client_addr.is_some() {
-        if let Some(items) = canonical.as_array_mut() {
-            items.push(serde_json::json!(r.receipt));
-            items.push(serde_json::json!(r.client_addr));
-        }
+    if (r.receipt.is_some() || r.client_addr.is_some())
+        && let Some(items) = canonical.as_array_mut()
+    {
+        items.push(serde_json::json!(r.receipt));
+        items.push(serde_json::json!(r.client_addr));
     }
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
@@ -271,7 +271,7 @@ mod tests {
             bytes_in: 0,
             bytes_out: 4_000_000_000 + i as u64,
             scopes: vec!["basic".into(), "x-nta".into()],
-            corporate_number: (i % 2 == 0).then(|| "1010001072706".into()),
+            corporate_number: i.is_multiple_of(2).then(|| "1010001072706".into()),
             error_code: None,
             client_addr: Some("192.0.2.7".into()),
             receipt: Some(format!("receipt-{i}")),

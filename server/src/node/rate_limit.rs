@@ -14,11 +14,14 @@ use std::{
 
 type Bucket = RateLimiter<NotKeyed, InMemoryState, DefaultClock>;
 
+/// A caller's bucket for one API, with the rate it was made for.
+type RatedBucket = (u32, Arc<Bucket>);
+
 /// One bucket per `(caller, api)`. Each approval carries its own rate, so the buckets are direct
 /// limiters in a map (a keyed limiter has a single quota); a changed rate starts a fresh bucket.
 #[derive(Default)]
 pub struct RateLimits {
-    buckets: Mutex<HashMap<(String, String), (u32, Arc<Bucket>)>>,
+    buckets: Mutex<HashMap<(String, String), RatedBucket>>,
 }
 
 impl RateLimits {

@@ -19,6 +19,8 @@ async fn node(dir: &tempfile::TempDir) -> Arc<NodeState> {
         bundle_poll_ms: 10_000,
         admin_password_hash: None,
         trusted_proxies: vec![],
+        tls: None,
+        peer_ca_file: None,
         provider: None,
         requester: None,
         connectbox: None,
@@ -206,6 +208,7 @@ async fn portal_serves_health_readiness_and_metrics() {
         site_root: dir.path().join("site"),
         bundle_lifetime_secs: crate::portal::DEFAULT_BUNDLE_LIFETIME_SECS,
         accounts: Default::default(),
+        tls: None,
     })
     .await
     .unwrap();

@@ -75,11 +75,12 @@ impl<'scope, 'env, 'sink> Delivery<'scope, 'env, 'sink> {
             }
         }
         if worker.batches.send(batch).is_err() {
-            // The checker stopped at an error it has already queued: report that error.
-            return match worker.checked.recv() {
-                Ok(Err(e)) => Err(e),
-                _ => Err(worker_gone()),
-            };
+            // The checker stopped at an error it has already queued, perhaps behind batches that passed:
+            // deliver those in order, then report that error.
+            for checked in &worker.checked {
+                deliver(self.sink, checked?, report)?;
+            }
+            return Err(worker_gone());
         }
         Ok(())
     }
