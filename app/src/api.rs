@@ -82,3 +82,91 @@ mod data {
         })
     }
 }
+
+/// A documentation page (guide, FAQ) rendered from the Markdown files shipped in `docs/portal/`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Doc {
+    pub title: String,
+    /// HTML made from the Markdown; any raw HTML in the file was escaped, never passed through.
+    pub html: String,
+}
+
+/// The doc page `slug` in `lang` (`ja` / `en`; anything else is Japanese).
+#[server(prefix = "/ui/fn", endpoint = "doc_page")]
+pub async fn doc_page(slug: String, lang: String) -> Result<Doc, UiError> {
+    docs::page(&slug, &lang).ok_or_else(|| {
+        UiError::NotFound(format!(
+            "ドキュメント「{slug}」は見つかりません / No document \"{slug}\" exists."
+        ))
+    })
+}
+
+/// The Markdown sources, compiled into the server; `(slug, ja, en)`.
+#[cfg(feature = "ssr")]
+pub mod docs {
+    use super::Doc;
+    use pulldown_cmark::{Event, Options, Parser, html};
+
+    const DOCS: &[(&str, &str, &str)] = &[
+        (
+            "guide",
+            include_str!("../../docs/portal/guide.ja.md"),
+            include_str!("../../docs/portal/guide.en.md"),
+        ),
+        (
+            "faq",
+            include_str!("../../docs/portal/faq.ja.md"),
+            include_str!("../../docs/portal/faq.en.md"),
+        ),
+    ];
+
+    pub fn page(slug: &str, lang: &str) -> Option<Doc> {
+        let (_, ja, en) = DOCS.iter().find(|(s, _, _)| *s == slug)?;
+        let source = if lang == "en" { en } else { ja };
+        Some(render(source))
+    }
+
+    /// Markdown to HTML. Raw HTML blocks and inline HTML become text (escaped), so a doc file can
+    /// never put markup or script into the page; the title is the first `# ` heading.
+    pub fn render(source: &str) -> Doc {
+        let title = source
+            .lines()
+            .find_map(|l| l.strip_prefix("# "))
+            .unwrap_or("")
+            .trim()
+            .to_owned();
+        let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
+        let events = Parser::new_ext(source, options).map(|event| match event {
+            Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
+            other => other,
+        });
+        let mut out = String::new();
+        html::push_html(&mut out, events);
+        Doc { title, html: out }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn raw_html_is_escaped_and_markdown_rendered() {
+            let page = super::render("# Title\n\nHello **world** <script>alert(1)</script>\n\n<div>x</div>\n");
+            assert_eq!(page.title, "Title");
+            assert!(page.html.contains("<h1>Title</h1>"), "{}", page.html);
+            assert!(page.html.contains("<strong>world</strong>"), "{}", page.html);
+            assert!(!page.html.contains("<script"), "{}", page.html);
+            assert!(page.html.contains("&lt;script&gt;"), "{}", page.html);
+            assert!(!page.html.contains("<div>"), "{}", page.html);
+        }
+
+        #[test]
+        fn every_doc_exists_in_both_languages() {
+            for slug in ["guide", "faq"] {
+                for lang in ["ja", "en"] {
+                    let page = super::page(slug, lang).unwrap();
+                    assert!(!page.title.is_empty(), "{slug} {lang}");
+                }
+            }
+            assert!(super::page("nope", "ja").is_none());
+        }
+    }
+}
