@@ -58,7 +58,7 @@ impl Lang {
 
     /// The API's messages are bilingual, `日本語 / English`, some after a `field: ` prefix;
     /// this keeps the part in this language.
-    pub fn pick<'a>(self, message: &'a str) -> &'a str {
+    pub fn pick(self, message: &str) -> &str {
         let message = strip_field(message).1;
         match message.split_once(" / ") {
             Some((ja, en)) => match self {

@@ -326,9 +326,9 @@ fn UserMenu() -> impl IntoView {
                         Some(account) => {
                             leptos::either::Either::Left(
                                 view! {
-                                    <a class="user-email" href="/account" data-testid="user-email">
+                                    <a class="user-email" href="/account">
                                         <span class="visually-hidden">{t(M::LoggedInAs)}</span>
-                                        {account.email}
+                                        <span data-testid="user-email">{account.email}</span>
                                     </a>
                                     <button
                                         type="button"
