@@ -297,6 +297,75 @@ test('email change: the old address logs in until the mailed link is opened', as
   await operatorCtx.close();
 });
 
+test('password reset and invitation links set a password once', async (t) => {
+  const { context: applicantCtx, page } = await person();
+  const { context: operatorCtx, page: op } = await person();
+  const { context: memberCtx, page: member } = await person();
+  const operator = operatorLogin();
+  const newPassword = 'Shirokuma-Nikki-2027';
+  const memberEmail = `member-${stamp}@example.jp`;
+  await loginOk(op, operator.email, operator.password);
+
+  await t.test('a reset link from the outbox sets a new password, and only once', async () => {
+    await open(page, '/password-reset');
+    await page.getByTestId('input-email').fill(applicant.newEmail);
+    await page.getByTestId('submit').click();
+    await page.getByTestId('done').waitFor({ timeout: 10_000 });
+    const mail = await mailTo(op, applicant.newEmail, /パスワード再設定のご案内/);
+    const match = mail.match(/\/password-reset\?token=([A-Za-z0-9_-]+)/);
+    assert.ok(match, `reset mail has a link: ${mail}`);
+    const link = `/password-reset?token=${match[1]}`;
+
+    await open(page, link);
+    await page.getByTestId('input-password').fill('weak');
+    await page.getByTestId('submit').click();
+    await page.getByTestId('error-password').waitFor({ timeout: 10_000 });
+    await page.getByTestId('input-password').fill(newPassword);
+    await page.getByTestId('submit').click();
+    await page.getByTestId('done').waitFor({ timeout: 10_000 });
+
+    await open(page, link);
+    await page.getByTestId('input-password').fill('Another-Password-99');
+    await page.getByTestId('submit').click();
+    const used = page.getByTestId('form-error');
+    await used.waitFor({ timeout: 10_000 });
+    assert.equal(await used.getAttribute('data-code'), 'token_used');
+
+    await loginRefused(page, applicant.newEmail, applicant.password, 'invalid_credentials');
+    await loginOk(page, applicant.newEmail, newPassword);
+    applicant.password = newPassword;
+  });
+
+  await t.test('the admin invites a member, who sets a password from the mailed link', async () => {
+    await open(page, '/org/members');
+    await settled(page);
+    await page.getByTestId('input-email').fill(memberEmail);
+    await page.getByTestId('input-display_name').fill('佐藤 太郎');
+    await page.getByTestId('submit').click();
+    await page.getByTestId('done').waitFor({ timeout: 10_000 });
+    await open(page, '/org/members');
+    await settled(page);
+    await page.locator(`[data-testid="account-row"][data-email="${memberEmail}"]`).waitFor({ timeout: 10_000 });
+
+    const mail = await mailTo(op, memberEmail, /への招待/);
+    const match = mail.match(/\/invitation\?token=([A-Za-z0-9_-]+)/);
+    assert.ok(match, `invitation mail has a link: ${mail}`);
+    await open(member, `/invitation?token=${match[1]}`);
+    await member.getByTestId('input-password').fill('Member-Password-2026');
+    await member.getByTestId('submit').click();
+    await member.getByTestId('done').waitFor({ timeout: 10_000 });
+    await loginOk(member, memberEmail, 'Member-Password-2026');
+    await open(member, '/org/members');
+    await settled(member);
+    const rows = await member.locator('[data-testid="account-row"]').evaluateAll((els) => els.map((e) => e.dataset.email));
+    assert.deepEqual(rows.sort(), [applicant.newEmail, memberEmail].sort());
+  });
+
+  await applicantCtx.close();
+  await operatorCtx.close();
+  await memberCtx.close();
+});
+
 const PUBLIC_PAGES = [
   '/',
   '/catalogue',
