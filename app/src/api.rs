@@ -149,10 +149,16 @@ pub mod docs {
     mod tests {
         #[test]
         fn raw_html_is_escaped_and_markdown_rendered() {
-            let page = super::render("# Title\n\nHello **world** <script>alert(1)</script>\n\n<div>x</div>\n");
+            let page = super::render(
+                "# Title\n\nHello **world** <script>alert(1)</script>\n\n<div>x</div>\n",
+            );
             assert_eq!(page.title, "Title");
             assert!(page.html.contains("<h1>Title</h1>"), "{}", page.html);
-            assert!(page.html.contains("<strong>world</strong>"), "{}", page.html);
+            assert!(
+                page.html.contains("<strong>world</strong>"),
+                "{}",
+                page.html
+            );
             assert!(!page.html.contains("<script"), "{}", page.html);
             assert!(page.html.contains("&lt;script&gt;"), "{}", page.html);
             assert!(!page.html.contains("<div>"), "{}", page.html);

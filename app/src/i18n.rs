@@ -74,10 +74,7 @@ impl Lang {
 pub fn strip_field(message: &str) -> (Option<&str>, &str) {
     match message.split_once(": ") {
         Some((field, rest))
-            if !field.is_empty()
-                && field
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c == '_') =>
+            if !field.is_empty() && field.chars().all(|c| c.is_ascii_lowercase() || c == '_') =>
         {
             (Some(field), rest)
         }
@@ -247,7 +244,11 @@ mod tests {
         for key in M::ALL {
             assert!(!key.text(Lang::Ja).is_empty(), "{key:?} ja");
             assert!(!key.text(Lang::En).is_empty(), "{key:?} en");
-            assert_ne!(key.text(Lang::Ja), key.text(Lang::En), "{key:?} is untranslated");
+            assert_ne!(
+                key.text(Lang::Ja),
+                key.text(Lang::En),
+                "{key:?} is untranslated"
+            );
         }
     }
 

@@ -81,8 +81,8 @@ fn environment_name() -> Option<String> {
 /// The whole HTML document the server renders around [`App`]; the browser bundle hydrates `<body>`.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let lang = page_lang();
-    let environment = environment_name()
-        .map(|name| view! { <meta name="renkei-environment" content=name /> });
+    let environment =
+        environment_name().map(|name| view! { <meta name="renkei-environment" content=name /> });
     view! {
         <!DOCTYPE html>
         <html lang=lang.code()>
@@ -314,7 +314,8 @@ fn UserMenu() -> impl IntoView {
     let hydrated = pages::use_hydrated();
     let logout = move |_| {
         leptos::task::spawn_local(async move {
-            let _ = rest::send::<rest::Ignored>("POST", "/api/v1/logout", serde_json::json!({})).await;
+            let _ =
+                rest::send::<rest::Ignored>("POST", "/api/v1/logout", serde_json::json!({})).await;
             rest::go("/");
         });
     };

@@ -119,7 +119,9 @@ impl Failure {
         Failure {
             status: 0,
             code: "network".into(),
-            message: format!("サーバーとの通信に失敗しました / The request to the server failed: {detail}"),
+            message: format!(
+                "サーバーとの通信に失敗しました / The request to the server failed: {detail}"
+            ),
         }
     }
 
@@ -256,7 +258,9 @@ mod transport {
         _body: Option<serde_json::Value>,
         _csrf: Option<String>,
     ) -> Result<T, Failure> {
-        Err(Failure::network(format!("{path} is called from the browser only")))
+        Err(Failure::network(format!(
+            "{path} is called from the browser only"
+        )))
     }
 }
 

@@ -33,7 +33,11 @@ pub fn ui_router(data: Arc<dyn PortalData>, site_root: PathBuf) -> Router {
 }
 
 /// [`ui_router`] with the deployment's settings (the environment banner).
-pub fn ui_router_with(data: Arc<dyn PortalData>, site_root: PathBuf, settings: UiSettings) -> Router {
+pub fn ui_router_with(
+    data: Arc<dyn PortalData>,
+    site_root: PathBuf,
+    settings: UiSettings,
+) -> Router {
     warn_if_bundle_missing(&site_root);
     let options = LeptosOptions::builder()
         .output_name(OUTPUT_NAME)

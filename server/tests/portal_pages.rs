@@ -64,7 +64,10 @@ impl Ui {
         if let Some(cookie) = cookie {
             request = request.header(header::COOKIE, cookie);
         }
-        let response = request.send().await.unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
         let status = response.status();
         let headers = response.headers().clone();
         (status, headers, response.text().await.unwrap())
@@ -165,7 +168,10 @@ fn environment_banner_is_on_every_page_when_configured() {
             assert_eq!(status, expected, "{path}");
             has(&html, "data-testid=\"env-banner\"");
             has(&html, "外部接続環境</div>");
-            has(&html, "<meta name=\"renkei-environment\" content=\"外部接続環境\">");
+            has(
+                &html,
+                "<meta name=\"renkei-environment\" content=\"外部接続環境\">",
+            );
         }
     });
 }
@@ -207,11 +213,21 @@ fn account_pages_render_their_forms() {
                     ">申請する</button>",
                 ],
             ),
-            ("/login", &["input-email", "input-password", "href=\"/password-reset\""]),
-            ("/password-reset", &["input-email", ">リンクを送る</button>"]),
+            (
+                "/login",
+                &["input-email", "input-password", "href=\"/password-reset\""],
+            ),
+            (
+                "/password-reset",
+                &["input-email", ">リンクを送る</button>"],
+            ),
             (
                 "/password-reset?token=abc",
-                &["input-password", ">パスワードを設定する</button>", "新しいパスワード"],
+                &[
+                    "input-password",
+                    ">パスワードを設定する</button>",
+                    "新しいパスワード",
+                ],
             ),
             ("/invitation?token=abc", &["input-password", "招待の受諾"]),
             ("/email-change?token=abc", &[">変更を確定する</button>"]),

@@ -70,7 +70,9 @@ pub fn SignupPage() -> impl IntoView {
             "email": email.get_untracked(),
             "password": password.get_untracked(),
         });
-        submit(ev, busy, error, "/api/v1/signup", body, move || done.set(true));
+        submit(ev, busy, error, "/api/v1/signup", body, move || {
+            done.set(true)
+        });
     };
 
     view! {
@@ -151,7 +153,9 @@ pub fn LoginPage() -> impl IntoView {
 
     let on_submit = move |ev: SubmitEvent| {
         let body = json!({ "email": email.get_untracked(), "password": password.get_untracked() });
-        submit(ev, busy, error, "/api/v1/login", body, || rest::go("/account"));
+        submit(ev, busy, error, "/api/v1/login", body, || {
+            rest::go("/account")
+        });
     };
 
     view! {
@@ -216,7 +220,9 @@ fn ResetRequestForm() -> impl IntoView {
     let done = RwSignal::new(false);
     let on_submit = move |ev: SubmitEvent| {
         let body = json!({ "email": email.get_untracked() });
-        submit(ev, busy, error, "/api/v1/password-reset", body, move || done.set(true));
+        submit(ev, busy, error, "/api/v1/password-reset", body, move || {
+            done.set(true)
+        });
     };
     view! {
         <h1>{t(M::ResetTitle)}</h1>
@@ -429,7 +435,8 @@ fn EmailChangeForm() -> impl IntoView {
     let done = RwSignal::new(false);
     const FIELDS: &[&str] = &["new_email", "password", "email"];
     let on_submit = move |ev: SubmitEvent| {
-        let body = json!({ "new_email": new_email.get_untracked(), "password": password.get_untracked() });
+        let body =
+            json!({ "new_email": new_email.get_untracked(), "password": password.get_untracked() });
         submit(ev, busy, error, "/api/v1/me/email", body, move || {
             password.set(String::new());
             done.set(true)

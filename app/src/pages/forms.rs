@@ -85,7 +85,10 @@ pub fn Field(
 
 /// The error when it names none of the form's `fields` (or no field at all).
 #[component]
-pub fn FormError(error: RwSignal<Option<Failure>>, fields: &'static [&'static str]) -> impl IntoView {
+pub fn FormError(
+    error: RwSignal<Option<Failure>>,
+    fields: &'static [&'static str],
+) -> impl IntoView {
     let lang = use_lang();
     move || {
         error.get().and_then(|f| {
@@ -108,7 +111,11 @@ pub fn FormError(error: RwSignal<Option<Failure>>, fields: &'static [&'static st
 
 /// The submit button: disabled until hydrated and while a request is on its way.
 #[component]
-pub fn Submit(label: M, busy: RwSignal<bool>, #[prop(optional)] testid: Option<&'static str>) -> impl IntoView {
+pub fn Submit(
+    label: M,
+    busy: RwSignal<bool>,
+    #[prop(optional)] testid: Option<&'static str>,
+) -> impl IntoView {
     let hydrated = use_hydrated();
     view! {
         <button
@@ -182,7 +189,8 @@ pub fn Gate(
 /// A stored timestamp (RFC 3339, `+09:00`) as `2026-12-04 16:23 JST`; other text unchanged.
 pub fn jst(time: &str) -> String {
     let bytes = time.as_bytes();
-    let looks_rfc3339 = time.len() >= 16 && bytes.get(10) == Some(&b'T') && time.ends_with("+09:00");
+    let looks_rfc3339 =
+        time.len() >= 16 && bytes.get(10) == Some(&b'T') && time.ends_with("+09:00");
     if looks_rfc3339 {
         format!("{} {} JST", &time[..10], &time[11..16])
     } else {
@@ -216,7 +224,10 @@ pub fn account_of(session: &Result<SessionInfo, Failure>) -> Option<AccountView>
 mod tests {
     #[test]
     fn times_are_shown_in_jst_to_the_minute() {
-        assert_eq!(super::jst("2026-12-04T16:23:45.123+09:00"), "2026-12-04 16:23 JST");
+        assert_eq!(
+            super::jst("2026-12-04T16:23:45.123+09:00"),
+            "2026-12-04 16:23 JST"
+        );
         assert_eq!(super::jst("yesterday"), "yesterday");
     }
 }

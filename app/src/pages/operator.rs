@@ -115,7 +115,10 @@ fn ReviewLists() -> impl IntoView {
 
 /// One pending application with its approve / reject buttons and the comment box.
 #[component]
-fn PendingCard(org: rest::OrganisationView, on_done: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+fn PendingCard(
+    org: rest::OrganisationView,
+    on_done: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     let comment = RwSignal::new(String::new());
     let error = RwSignal::new(None::<Failure>);
     let busy = RwSignal::new(false);
