@@ -105,7 +105,7 @@ pub async fn doc_page(slug: String, lang: String) -> Result<Doc, UiError> {
 #[cfg(feature = "ssr")]
 pub mod docs {
     use super::Doc;
-    use pulldown_cmark::{Event, Options, Parser, html};
+    use pulldown_cmark::{Event, Options, Parser, Tag, html};
 
     const DOCS: &[(&str, &str, &str)] = &[
         (
@@ -138,6 +138,17 @@ pub mod docs {
         let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
         let events = Parser::new_ext(source, options).map(|event| match event {
             Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) if !safe_url(&dest_url) => Event::Start(Tag::Link {
+                link_type,
+                dest_url: "#".into(),
+                title,
+                id,
+            }),
             other => other,
         });
         let mut out = String::new();
@@ -145,8 +156,39 @@ pub mod docs {
         Doc { title, html: out }
     }
 
+    /// Links may go to pages and the web, never run script (`javascript:`, `data:`, `vbscript:`).
+    fn safe_url(url: &str) -> bool {
+        let scheme = url
+            .split_once(':')
+            .map(|(s, _)| s.trim().to_ascii_lowercase())
+            .filter(|s| !s.contains('/'));
+        match scheme {
+            None => true,
+            Some(s) => matches!(s.as_str(), "http" | "https" | "mailto"),
+        }
+    }
+
     #[cfg(test)]
     mod tests {
+        #[test]
+        fn script_links_are_neutralised() {
+            let page = super::render(
+                "[a](javascript:alert(1)) [b](/docs/faq) [c](https://example.jp/x) [d](JavaScript:x)",
+            );
+            assert!(
+                !page.html.to_ascii_lowercase().contains("javascript:"),
+                "{}",
+                page.html
+            );
+            assert!(page.html.contains("href=\"/docs/faq\""), "{}", page.html);
+            assert!(
+                page.html.contains("href=\"https://example.jp/x\""),
+                "{}",
+                page.html
+            );
+            assert_eq!(page.html.matches("href=\"#\"").count(), 2, "{}", page.html);
+        }
+
         #[test]
         fn raw_html_is_escaped_and_markdown_rendered() {
             let page = super::render(
