@@ -6,9 +6,9 @@
 
 use crate::i18n::{Lang, strip_field};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde::{Deserialize, de::DeserializeOwned};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct AccountView {
     pub id: i64,
     pub email: String,
@@ -18,7 +18,7 @@ pub struct AccountView {
     pub created_at: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct OrganisationView {
     pub id: i64,
     pub name: String,
@@ -31,35 +31,35 @@ pub struct OrganisationView {
 }
 
 /// `GET /api/v1/session`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct SessionInfo {
     pub csrf_token: String,
     pub account: Option<AccountView>,
 }
 
 /// `GET /api/v1/me`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct Me {
     pub account: AccountView,
     pub organisation: Option<OrganisationView>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct Organisations {
     pub organisations: Vec<OrganisationView>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct Accounts {
     pub accounts: Vec<AccountView>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct Members {
     pub members: Vec<AccountView>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct AuditEntry {
     pub id: i64,
     pub time: String,
@@ -69,12 +69,12 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct Audit {
     pub entries: Vec<AuditEntry>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct Mail {
     pub id: i64,
     pub created_at: String,
@@ -83,12 +83,12 @@ pub struct Mail {
     pub body: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct Outbox {
     pub mails: Vec<Mail>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct Notice {
     pub id: i64,
     pub title: String,
@@ -96,7 +96,7 @@ pub struct Notice {
     pub published_at: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct Notices {
     pub notices: Vec<Notice>,
 }
