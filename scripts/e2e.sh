@@ -7,6 +7,8 @@ data_dir=target/e2e-data
 rm -rf "$data_dir"
 cargo build --locked -p renkei
 log=target/e2e-demo.log
+# The journeys check the environment banner and the mail-subject prefix; set it empty to skip.
+export RENKEI_ENVIRONMENT="${RENKEI_ENVIRONMENT-外部接続環境}"
 "${CARGO_TARGET_DIR:-target}/debug/renkei" demo --data-dir "$data_dir" --portal-port 3300 --requester-port 8301 --provider-port 8302 >"$log" 2>&1 &
 demo_pid=$!
 trap 'kill $demo_pid 2>/dev/null || true; wait $demo_pid 2>/dev/null || true' EXIT

@@ -82,3 +82,139 @@ mod data {
         })
     }
 }
+
+/// A documentation page (guide, FAQ) rendered from the Markdown files shipped in `docs/portal/`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Doc {
+    pub title: String,
+    /// HTML made from the Markdown; any raw HTML in the file was escaped, never passed through.
+    pub html: String,
+}
+
+/// The doc page `slug` in `lang` (`ja` / `en`; anything else is Japanese).
+#[server(prefix = "/ui/fn", endpoint = "doc_page")]
+pub async fn doc_page(slug: String, lang: String) -> Result<Doc, UiError> {
+    docs::page(&slug, &lang).ok_or_else(|| {
+        UiError::NotFound(format!(
+            "ドキュメント「{slug}」は見つかりません / No document \"{slug}\" exists."
+        ))
+    })
+}
+
+/// The Markdown sources, compiled into the server; `(slug, ja, en)`.
+#[cfg(feature = "ssr")]
+pub mod docs {
+    use super::Doc;
+    use pulldown_cmark::{Event, Options, Parser, Tag, html};
+
+    const DOCS: &[(&str, &str, &str)] = &[
+        (
+            "guide",
+            include_str!("../../docs/portal/guide.ja.md"),
+            include_str!("../../docs/portal/guide.en.md"),
+        ),
+        (
+            "faq",
+            include_str!("../../docs/portal/faq.ja.md"),
+            include_str!("../../docs/portal/faq.en.md"),
+        ),
+    ];
+
+    pub fn page(slug: &str, lang: &str) -> Option<Doc> {
+        let (_, ja, en) = DOCS.iter().find(|(s, _, _)| *s == slug)?;
+        let source = if lang == "en" { en } else { ja };
+        Some(render(source))
+    }
+
+    /// Markdown to HTML. Raw HTML blocks and inline HTML become text (escaped), so a doc file can
+    /// never put markup or script into the page; the title is the first `# ` heading.
+    pub fn render(source: &str) -> Doc {
+        let title = source
+            .lines()
+            .find_map(|l| l.strip_prefix("# "))
+            .unwrap_or("")
+            .trim()
+            .to_owned();
+        let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
+        let events = Parser::new_ext(source, options).map(|event| match event {
+            Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) if !safe_url(&dest_url) => Event::Start(Tag::Link {
+                link_type,
+                dest_url: "#".into(),
+                title,
+                id,
+            }),
+            other => other,
+        });
+        let mut out = String::new();
+        html::push_html(&mut out, events);
+        Doc { title, html: out }
+    }
+
+    /// Links may go to pages and the web, never run script (`javascript:`, `data:`, `vbscript:`).
+    fn safe_url(url: &str) -> bool {
+        let scheme = url
+            .split_once(':')
+            .map(|(s, _)| s.trim().to_ascii_lowercase())
+            .filter(|s| !s.contains('/'));
+        match scheme {
+            None => true,
+            Some(s) => matches!(s.as_str(), "http" | "https" | "mailto"),
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn script_links_are_neutralised() {
+            let page = super::render(
+                "[a](javascript:alert(1)) [b](/docs/faq) [c](https://example.jp/x) [d](JavaScript:x)",
+            );
+            assert!(
+                !page.html.to_ascii_lowercase().contains("javascript:"),
+                "{}",
+                page.html
+            );
+            assert!(page.html.contains("href=\"/docs/faq\""), "{}", page.html);
+            assert!(
+                page.html.contains("href=\"https://example.jp/x\""),
+                "{}",
+                page.html
+            );
+            assert_eq!(page.html.matches("href=\"#\"").count(), 2, "{}", page.html);
+        }
+
+        #[test]
+        fn raw_html_is_escaped_and_markdown_rendered() {
+            let page = super::render(
+                "# Title\n\nHello **world** <script>alert(1)</script>\n\n<div>x</div>\n",
+            );
+            assert_eq!(page.title, "Title");
+            assert!(page.html.contains("<h1>Title</h1>"), "{}", page.html);
+            assert!(
+                page.html.contains("<strong>world</strong>"),
+                "{}",
+                page.html
+            );
+            assert!(!page.html.contains("<script"), "{}", page.html);
+            assert!(page.html.contains("&lt;script&gt;"), "{}", page.html);
+            assert!(!page.html.contains("<div>"), "{}", page.html);
+        }
+
+        #[test]
+        fn every_doc_exists_in_both_languages() {
+            for slug in ["guide", "faq"] {
+                for lang in ["ja", "en"] {
+                    let page = super::page(slug, lang).unwrap();
+                    assert!(!page.title.is_empty(), "{slug} {lang}");
+                }
+            }
+            assert!(super::page("nope", "ja").is_none());
+        }
+    }
+}

@@ -1,12 +1,22 @@
 //! The routed pages and the small pieces they share (loading, error and 404 notices).
 
+mod account;
 mod api_detail;
 mod catalogue;
+mod forms;
+mod home;
 mod logs;
+mod operator;
 
+pub use account::{
+    AccountPage, EmailConfirmPage, InvitationPage, LoginPage, PasswordResetPage, SignupPage,
+};
 pub use api_detail::ApiDetailPage;
 pub use catalogue::CataloguePage;
+pub use forms::{Hydrated, account_of, use_hydrated};
+pub use home::{DocPage, HomePage};
 pub use logs::LogsPage;
+pub use operator::{AccountsPage, AuditPage, MembersPage, OutboxPage, PublishPage, ReviewPage};
 
 use crate::api::UiError;
 use leptos::prelude::*;

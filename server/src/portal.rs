@@ -213,9 +213,12 @@ pub fn router(state: Arc<PortalState>) -> axum::Router {
     let api = crate::api_error::api_layers(api);
     let app = api
         .merge(crate::accounts::router(state.accounts.clone()))
-        .merge(crate::portal_ui::ui_router(
+        .merge(crate::portal_ui::ui_router_with(
             data,
             state.config.site_root.clone(),
+            renkei_app::UiSettings {
+                environment: state.config.accounts.environment.clone(),
+            },
         ));
     let app = match &state.config.accounts.basic_gate {
         Some(gate) => app.layer(axum::middleware::from_fn_with_state(

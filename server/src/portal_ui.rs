@@ -12,7 +12,7 @@ use leptos::prelude::{LeptosOptions, provide_context};
 use leptos_axum::{
     AxumRouteListing, LeptosRoutes, generate_route_list, render_app_async_with_context,
 };
-use renkei_app::{App, model::PortalData, shell};
+use renkei_app::{App, UiSettings, model::PortalData, shell};
 use std::{
     path::{Path as FsPath, PathBuf},
     sync::{Arc, Once, OnceLock},
@@ -29,6 +29,15 @@ const STYLE_CSS: &str = include_str!("../../style/main.css");
 /// Every UI route: the pages, `/ui/fn/*` server functions, `/pkg/*` (the browser bundle from
 /// `site_root/pkg`), `/style.css`, `/apis/{slug}/openapi.json`, and a 404 page for anything else.
 pub fn ui_router(data: Arc<dyn PortalData>, site_root: PathBuf) -> Router {
+    ui_router_with(data, site_root, UiSettings::default())
+}
+
+/// [`ui_router`] with the deployment's settings (the environment banner).
+pub fn ui_router_with(
+    data: Arc<dyn PortalData>,
+    site_root: PathBuf,
+    settings: UiSettings,
+) -> Router {
     warn_if_bundle_missing(&site_root);
     let options = LeptosOptions::builder()
         .output_name(OUTPUT_NAME)
@@ -38,7 +47,10 @@ pub fn ui_router(data: Arc<dyn PortalData>, site_root: PathBuf) -> Router {
 
     let context = {
         let data = data.clone();
-        move || provide_context(data.clone())
+        move || {
+            provide_context(data.clone());
+            provide_context(settings.clone());
+        }
     };
     let app = {
         let options = options.clone();
