@@ -209,6 +209,13 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
             .await?;
     }
     portal.publish_api(catalogue_entry()).await?;
+    // The requester node is a client of the portal's OIDC provider (per-request consent).
+    portal
+        .register_oidc_client(
+            REQUESTER_ID,
+            &[format!("{requester_url}{}", crate::consent::tsudo::REDIRECT_PATH)],
+        )
+        .await?;
 
     // `x-nta` is its own scope: NTA facts without a standard slot (kind, closure, successor, history).
     let scopes = vec!["basic".to_owned(), "x-nta".to_owned()];
@@ -278,6 +285,12 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
                 password_hash: crate::password::hash(&credentials.password),
             }],
             providers: vec![],
+            consent: Some(crate::consent::tsudo::TsudoConfig {
+                issuer: portal_url.clone(),
+                redirect_uri: format!("{requester_url}{}", crate::consent::tsudo::REDIRECT_PATH),
+                post_authorized_url: None,
+                no_consent_url: None,
+            }),
         }),
         connectbox: None,
     })

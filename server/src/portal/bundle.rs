@@ -101,6 +101,9 @@ impl PortalState {
             purpose: Set(consent.purpose),
             until: Set(consent.until),
             revoked_at: Set(None),
+            kind: Set(crate::consent::prior::INDIVIDUAL.to_owned()),
+            granted_by: Set(None),
+            granted_at: Set(Some(crate::jst::now_rfc3339())),
         };
         Ok(portal_prior_consent::Entity::insert(row)
             .exec(&self.db)

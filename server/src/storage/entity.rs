@@ -17,6 +17,8 @@ pub mod audit_log;
 pub mod login_failure;
 pub mod mail_outbox;
 pub mod notice;
+pub mod oidc_client;
+pub mod oidc_code;
 pub mod one_time_token;
 pub mod organisation;
 pub mod portal_session;
