@@ -578,7 +578,7 @@ async fn new_rp(t: &T, name: &str) -> Rp {
         .unwrap();
     let redirect_uri = format!("https://{name}.example/cb");
     portal
-        .register_oidc_client(&id, &[redirect_uri.clone()])
+        .register_oidc_client(&id, std::slice::from_ref(&redirect_uri))
         .await
         .unwrap();
     portal
