@@ -38,6 +38,31 @@ struct T {
     demo: Demo,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
+    /// PostgreSQL databases when the suite runs there (left for `scripts/postgres.sh` to drop).
+    _databases: Vec<renkei::storage::scratch::ScratchDatabase>,
+}
+
+/// `RENKEI_TEST_MAIN_JOB_BACKEND=postgres` (as for the main job) runs this suite with the portal and
+/// both nodes on PostgreSQL (`RENKEI_TEST_POSTGRES_URL`).
+async fn postgres_databases() -> Option<(
+    demo::DemoDatabases,
+    Vec<renkei::storage::scratch::ScratchDatabase>,
+)> {
+    use renkei::storage::scratch::{POSTGRES_ENV, ScratchDatabase};
+    if std::env::var("RENKEI_TEST_MAIN_JOB_BACKEND").as_deref() != Ok("postgres") {
+        return None;
+    }
+    let server = std::env::var(POSTGRES_ENV).expect("RENKEI_TEST_POSTGRES_URL");
+    let mut dbs = Vec::new();
+    for _ in 0..3 {
+        dbs.push(ScratchDatabase::create_on(&server).await);
+    }
+    let urls = demo::DemoDatabases {
+        portal: dbs[0].url.clone(),
+        provider: dbs[1].url.clone(),
+        requester: dbs[2].url.clone(),
+    };
+    Some((urls, dbs))
 }
 
 static DEMO: OnceCell<Arc<T>> = OnceCell::const_new();
@@ -58,6 +83,11 @@ async fn demo() -> Arc<T> {
         options.provider_port = 0;
         options.bundle_poll_ms = 200;
         options.bundle_lifetime_secs = 3600;
+        let mut databases = Vec::new();
+        if let Some((urls, dbs)) = postgres_databases().await {
+            options.databases = Some(urls);
+            databases = dbs;
+        }
         let demo = demo::start(options).await.expect("demo starts");
         let mut api = demo::catalogue_entry();
         api.consent_required = true;
@@ -69,6 +99,7 @@ async fn demo() -> Arc<T> {
                 .build()
                 .unwrap(),
             _dir: dir,
+            _databases: databases,
         };
         t.wait_for_provider(|b| b.api(API_SLUG).is_some_and(|a| a.consent_required))
             .await;

@@ -48,6 +48,8 @@ pub const AUTHORIZE_PATH: &str = "/oidc/authorize";
 pub const TOKEN_PATH: &str = "/oidc/token";
 /// How long an authorization code can be redeemed.
 pub const CODE_LIFETIME_SECS: i64 = 60;
+/// What nodes (not browsers) call: outside the portal's optional Basic gate.
+pub const NODE_PATHS: [&str; 3] = [DISCOVERY_PATH, JWKS_PATH, TOKEN_PATH];
 /// Longest lifetime of a client assertion.
 const MAX_ASSERTION_SECS: i64 = 300;
 pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";

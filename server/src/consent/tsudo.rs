@@ -85,6 +85,8 @@ pub struct ConsentState {
 
 /// A login that does not come back within this time is forgotten.
 const PENDING_TTL_SECS: i64 = 600;
+/// At most this many logins under way (the consent pages need no login, so the map is bounded).
+const MAX_PENDING: usize = 10_000;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -401,6 +403,13 @@ async fn start_flow(state: &NodeState, p: Vec<(String, String)>) -> Result<Respo
     {
         let mut pending = lock(&state.consent.pending);
         pending.retain(|_, p| p.created + PENDING_TTL_SECS >= now);
+        if pending.len() >= MAX_PENDING {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "consent_busy",
+                "同意手続きが混み合っています。しばらくしてからやり直してください / Too many consent flows under way: try again later.",
+            ));
+        }
         pending.insert(
             oidc_state,
             Pending {
