@@ -1130,6 +1130,34 @@ fn a_per_request_consent_is_redeemed_once_through_the_json_api_and_only_for_its_
     });
 }
 
+#[test]
+fn an_expired_per_request_consent_is_refused_at_the_requester_node() {
+    run(|t| async move {
+        let nonce = t.consent_via_node(ADMIN_A, &["basic"]).await;
+        let mut held = t.demo.requester.consent.peek(&nonce).unwrap();
+        // The same consent, held past its ID token's expiry (no waiting in tests).
+        held.claims.exp = token::unix_now() - 1;
+        let stale = format!("{nonce}-stale");
+        t.demo.requester.consent.insert(stale.clone(), held);
+        let (status, body) = t.request(CORP_A, &["basic"], Some(&stale)).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (403, Some("consent_expired")),
+            "{body}"
+        );
+        assert!(body.get("data").is_none());
+        let records = t.demo.requester.log.recent(200).await.unwrap();
+        assert!(
+            records
+                .iter()
+                .any(|r| r.error_code.as_deref() == Some("consent_expired"))
+        );
+        // The fresh one still works, once.
+        let (status, body) = t.request(CORP_A, &["basic"], Some(&nonce)).await;
+        assert_eq!(status, 200, "{body}");
+    });
+}
+
 /// The provider node checks a consent reference offline, whatever the requester node did.
 #[test]
 fn the_provider_refuses_expired_foreign_replayed_and_forged_consent_references() {

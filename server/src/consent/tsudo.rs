@@ -114,7 +114,8 @@ impl ConsentState {
         }
     }
 
-    fn insert(&self, nonce: String, token: ConsentToken) {
+    /// Holds a consent for redemption under `nonce`.
+    pub fn insert(&self, nonce: String, token: ConsentToken) {
         let now = crate::token::unix_now();
         let mut tokens = lock(&self.tokens);
         tokens.retain(|_, t| t.claims.exp + 3600 >= now);
