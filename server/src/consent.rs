@@ -215,3 +215,81 @@ pub fn verify_consent_reference(
     }
     Ok(claims)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::NodeKey;
+
+    fn claims(exp: i64) -> IdTokenClaims {
+        IdTokenClaims {
+            iss: "http://portal".into(),
+            sub: "account:1".into(),
+            aud: "req".into(),
+            iat: 0,
+            exp,
+            auth_time: 0,
+            nonce: "n".into(),
+            jti: "j1".into(),
+            corporate_number: "1010001072706".into(),
+            account_type: "2".into(),
+            scope: "openid basic x-nta".into(),
+            api: "api".into(),
+            provider: "prov".into(),
+        }
+    }
+
+    fn check<'a>(anchor: &'a str, scopes: &'a [String]) -> ConsentCheck<'a> {
+        ConsentCheck {
+            anchor,
+            requester: "req",
+            corporate_number: "1010001072706",
+            api: "api",
+            scopes,
+        }
+    }
+
+    #[test]
+    fn a_token_of_another_type_signed_by_the_portal_is_no_consent() {
+        let key = NodeKey::generate();
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+        header.typ = Some("renkei-bundle+jwt".into());
+        let jws = jsonwebtoken::encode(
+            &header,
+            &claims(crate::token::unix_now() + 60),
+            &key.encoding_key(),
+        )
+        .unwrap();
+        let scopes = vec!["basic".to_owned()];
+        let error = verify_consent_reference(
+            &jws,
+            &check(&key.public_b64(), &scopes),
+            &Default::default(),
+        )
+        .unwrap_err();
+        assert_eq!(error.code(), "consent_invalid", "{error}");
+    }
+
+    #[test]
+    fn a_consent_covers_only_its_scopes_and_is_accepted_once() {
+        let key = NodeKey::generate();
+        let jws = sign_id_token(&key, &claims(crate::token::unix_now() + 60));
+        let anchor = key.public_b64();
+        let replay = crate::token::ReplayGuard::default();
+        let finance = vec!["finance".to_owned()];
+        let error = verify_consent_reference(&jws, &check(&anchor, &finance), &replay).unwrap_err();
+        assert_eq!(error.code(), "consent_not_covered");
+        let basic = vec!["basic".to_owned(), "x-nta".to_owned()];
+        let ok = verify_consent_reference(&jws, &check(&anchor, &basic), &replay).unwrap();
+        assert_eq!(ok.data_scopes(), basic);
+        let again = verify_consent_reference(&jws, &check(&anchor, &basic), &replay).unwrap_err();
+        assert_eq!(again.code(), "consent_replayed");
+    }
+
+    #[test]
+    fn the_key_id_is_stable_and_short() {
+        let key = NodeKey::generate();
+        assert_eq!(key_id(&key.public_b64()), key_id(&key.public_b64()));
+        assert_eq!(key_id(&key.public_b64()).len(), 16);
+    }
+}
