@@ -485,6 +485,15 @@ fn a_comprehensive_consent_covers_every_scope_of_the_api() {
         assert_eq!(body["consent"]["scopes"], json!(["basic", "x-nta"]));
         assert_eq!(body["consent"]["kind"], "comprehensive");
         let id = body["consent"]["id"].as_i64().unwrap();
+        t.wait_for_provider(|b| {
+            b.prior_consents.iter().any(|c| {
+                c.corporate_number == CORP_C && c.scopes == ["basic".to_owned(), "x-nta".to_owned()]
+            })
+        })
+        .await;
+        let (status, body) = t.request(CORP_C, &["basic", "x-nta"], None).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body["data"]["x-nta"].is_object(), "{body}");
         let (status, _) = admin
             .post(&format!("/api/v1/consents/{id}/revoke"), json!({}))
             .await;

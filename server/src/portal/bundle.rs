@@ -177,10 +177,16 @@ impl PortalState {
                 c.requester == client_id || provider_of(&c.api).as_deref() == Some(client_id)
             })
             .map(|c| PriorConsent {
+                // A comprehensive consent covers every scope the API has now, also ones added later.
+                scopes: match apis.iter().find(|a| a.slug == c.api) {
+                    Some(api) if c.kind == crate::consent::prior::COMPREHENSIVE => {
+                        json_list(&api.scopes)
+                    }
+                    _ => json_list(&c.scopes),
+                },
                 corporate_number: c.corporate_number,
                 requester: c.requester,
                 api: c.api,
-                scopes: json_list(&c.scopes),
                 until: c.until,
             })
             .collect();
