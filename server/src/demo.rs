@@ -463,6 +463,8 @@ pub fn banner(info: &DemoInfo, load: Option<&LoadReport>) -> String {
          Portal logins (passwords generated at first start, kept in portal-logins.json):\n{logins}\
          \nConnectBox — upload an NTA 差分 file (CSV or ZIP) to the provider's dataset {dataset}:\n\
          \n  RENKEI_UPLOAD_PASSWORD='{cb_pw}' renkei connectbox upload --node {prov} \\\n    --user {cb_user} --password-env RENKEI_UPLOAD_PASSWORD --dataset {dataset} FILE\n\
+         \nPer-request consent (都度同意): open {req}/v1/consent?state=demo, log in at the portal with an\n\
+         organisation login above and approve; redeem the nonce once at {req}/v1/reception_tsudo (see README).\n\
          Details for scripts: demo.json in the data directory. Stop with Ctrl-C.\n",
         portal = info.portal_url,
         req = info.requester_node_url,
