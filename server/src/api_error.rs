@@ -86,9 +86,16 @@ impl std::fmt::Display for ApiError {
     }
 }
 
+/// Marks a response as a page for people (the consent pages), whose error pages stay HTML.
+#[derive(Clone, Copy, Debug)]
+pub struct HtmlPage;
+
 /// Turns any error response that is not already JSON (axum's own 405, 413, 408 from the timeout layer,
 /// an unmatched route) into the JSON error body, so clients of a JSON API never parse text or HTML.
 pub async fn json_errors(response: Response) -> Response {
+    if response.extensions().get::<HtmlPage>().is_some() {
+        return response;
+    }
     let status = response.status();
     let is_json = response
         .headers()

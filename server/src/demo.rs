@@ -227,6 +227,13 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
             .await?;
     }
     portal.publish_api(catalogue_entry()).await?;
+    // The requester node is a client of the portal's OIDC provider (per-request consent).
+    portal
+        .register_oidc_client(
+            REQUESTER_ID,
+            &[format!("{requester_url}{}", crate::consent::tsudo::REDIRECT_PATH)],
+        )
+        .await?;
 
     // `x-nta` is its own scope: NTA facts without a standard slot (kind, closure, successor, history).
     let scopes = vec!["basic".to_owned(), "x-nta".to_owned()];
@@ -300,6 +307,12 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
                 password_hash: crate::password::hash(&credentials.password),
             }],
             providers: vec![],
+            consent: Some(crate::consent::tsudo::TsudoConfig {
+                issuer: portal_url.clone(),
+                redirect_uri: format!("{requester_url}{}", crate::consent::tsudo::REDIRECT_PATH),
+                post_authorized_url: None,
+                no_consent_url: None,
+            }),
         }),
         connectbox: None,
     })
@@ -478,7 +491,9 @@ pub fn banner(info: &DemoInfo, load: Option<&LoadReport>) -> String {
          \n  RENKEI_UPLOAD_PASSWORD='{cb_pw}' {exe} connectbox upload --node {prov} \\\n    --user {cb_user} --password-env RENKEI_UPLOAD_PASSWORD --dataset {dataset} FILE\n\
          \nEach node's bundle and recent bundle events (its admin login is in node-admin.json):\n\
          \n  curl -s{cacert} -u '{admin_user}:{admin_pw}' {prov}/admin/status\n\
-         \nDetails for scripts: demo.json in the data directory. Stop with Ctrl-C.\n",
+         \nPer-request consent (都度同意): open {req}/v1/consent?state=demo, log in at the portal with an\n\
+         organisation login above and approve; redeem the nonce once at {req}/v1/reception_tsudo (see README).\n\
+         Details for scripts: demo.json in the data directory. Stop with Ctrl-C.\n",
         portal = info.portal_url,
         req = info.requester_node_url,
         prov = info.provider_node_url,

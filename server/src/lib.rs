@@ -5,6 +5,7 @@ pub mod api_error;
 pub mod bench;
 pub mod bundle;
 pub mod connectbox;
+pub mod consent;
 pub mod dataset;
 pub mod demo;
 pub mod jst;

@@ -112,6 +112,9 @@ pub struct RequesterConfig {
     /// Without a portal only: provider nodes this node may call (with a portal: from the bundle).
     #[serde(default)]
     pub providers: Vec<KnownProvider>,
+    /// Per-request consent (都度同意) through an OIDC provider; none = no consent pages.
+    #[serde(default)]
+    pub consent: Option<crate::consent::tsudo::TsudoConfig>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -159,6 +162,8 @@ pub struct NodeState {
     pub limits: rate_limit::RateLimits,
     pub metrics: Arc<crate::observability::Metrics>,
     pub connectbox: Option<Arc<crate::connectbox::ConnectBox>>,
+    /// Per-request consent: logins under way, unredeemed consents, accepted consent references.
+    pub consent: crate::consent::tsudo::ConsentState,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -229,6 +234,7 @@ impl NodeState {
             bundle,
             limits: Default::default(),
             connectbox,
+            consent: Default::default(),
             metrics: Arc::new(crate::observability::Metrics::new("node", &config_id)),
         };
         state.refresh_peers();
@@ -293,7 +299,15 @@ pub fn router(state: Arc<NodeState>) -> axum::Router {
     if state.config.requester.is_some() {
         app = app
             .route("/v1/reception_jizen", post(requester::reception_jizen))
-            .route("/v1/requests", post(requester::send_request));
+            .route("/v1/requests", post(requester::send_request))
+            .route("/v1/reception_tsudo", post(requester::reception_tsudo))
+            .route("/v1/consent", get(crate::consent::tsudo::consent_page))
+            .route("/scope.html", get(crate::consent::tsudo::consent_page))
+            .route("/v1/auth", get(crate::consent::tsudo::start))
+            .route(
+                crate::consent::tsudo::REDIRECT_PATH,
+                get(crate::consent::tsudo::callback),
+            );
     }
     // ConnectBox uploads stream bodies of any size for as long as they take: not under the JSON limits.
     let uploads = crate::connectbox::http::router(state.clone());

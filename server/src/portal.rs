@@ -210,7 +210,7 @@ pub fn router(state: Arc<PortalState>) -> axum::Router {
             }),
         )
         .with_state(state.clone());
-    let api = crate::api_error::api_layers(api);
+    let api = crate::api_error::api_layers(api.merge(crate::consent::oidc::routes(state.clone())));
     let app = api
         .merge(crate::accounts::router(state.accounts.clone()))
         .merge(crate::portal_ui::ui_router_with(

@@ -167,7 +167,7 @@ pub struct ReplayGuard {
 
 impl ReplayGuard {
     /// Records `jti`; false if it was already seen and has not expired.
-    fn first_use(&self, jti: &str, exp: i64) -> bool {
+    pub fn first_use(&self, jti: &str, exp: i64) -> bool {
         let now = unix_now();
         let mut seen = self
             .seen

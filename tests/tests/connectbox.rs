@@ -152,6 +152,7 @@ async fn env(mode: UploadMode) -> Env {
                 client_id: "nta-provider".to_owned(),
                 endpoint: provider_url.clone(),
             }],
+            consent: None,
         }),
         connectbox: None,
     })

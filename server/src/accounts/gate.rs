@@ -73,7 +73,10 @@ impl BasicGate {
 
 /// Paths a node or a monitor calls with its own credentials: never behind the browser gate.
 fn exempt_from_gate(path: &str) -> bool {
-    path == crate::node::shipper::INGEST_PATH || path == "/healthcheck"
+    path == crate::node::shipper::INGEST_PATH
+        || path == "/healthcheck"
+        // Nodes redeem OIDC codes with their own key (the browser's authorize page stays gated).
+        || crate::consent::oidc::NODE_PATHS.contains(&path)
 }
 
 pub async fn basic_gate(

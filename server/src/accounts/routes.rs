@@ -75,6 +75,7 @@ pub fn router(accounts: Arc<Accounts>) -> Router {
         .route("/api/v1/operator/audit", get(list_audit))
         .route("/api/v1/operator/outbox", get(list_outbox))
         .route("/api/v1/operator/notices", post(publish_notice))
+        .merge(crate::consent::prior::routes())
         .layer(axum::middleware::from_fn_with_state(
             accounts.clone(),
             session_and_csrf,
@@ -179,7 +180,7 @@ pub struct Caller {
 
 /// The session's account, or 401. A login past the absolute timeout ends here, and so does one
 /// whose account vanished or whose organisation is no longer approved.
-async fn caller(accounts: &Accounts, session: &Session) -> Result<Caller, AccountError> {
+pub(crate) async fn caller(accounts: &Accounts, session: &Session) -> Result<Caller, AccountError> {
     let Some(account_id) = session.get::<i64>(ACCOUNT_KEY).await? else {
         return Err(AccountError::Unauthenticated);
     };
@@ -231,7 +232,7 @@ async fn caller(accounts: &Accounts, session: &Session) -> Result<Caller, Accoun
 }
 
 /// Refuses (and logs) a caller without one of `roles`.
-async fn require(
+pub(crate) async fn require(
     accounts: &Accounts,
     caller: &Caller,
     roles: &[Role],

@@ -306,6 +306,20 @@ impl Authorized {
             .as_ref()
             .ok_or_else(|| ApiError::internal("not a provider"))?;
         let (claims, scopes) = (&self.claims, &self.scopes);
+        // A per-request consent (the portal-signed ID token), checked offline against the trust anchor.
+        if let Some(cref) = claims.cref.as_deref() {
+            let anchor = state.config.portal_public_key.as_deref().unwrap_or_default();
+            let check = crate::consent::ConsentCheck {
+                anchor,
+                requester: &claims.iss,
+                corporate_number: number.as_str(),
+                api: &provider.api.name,
+                scopes,
+            };
+            return crate::consent::verify_consent_reference(cref, &check, &state.consent.replay)
+                .map(|_| ())
+                .map_err(|e| e.to_api());
+        }
         let today = jst::now_rfc3339().get(..10).unwrap_or_default().to_owned();
         let consented = self.bundle.as_ref().is_some_and(|b| {
             b.bundle.prior_consents.iter().any(|c| {

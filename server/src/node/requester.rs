@@ -24,6 +24,8 @@ struct Outbound {
     method: String,
     path: String,
     scopes: Vec<String>,
+    /// The per-request consent (the IdP's ID token) this call carries, once redeemed.
+    consent_ref: Option<String>,
 }
 
 pub async fn reception_jizen(
@@ -41,6 +43,47 @@ pub async fn reception_jizen(
     forward(&state, outbound).await
 }
 
+/// `POST /v1/reception_tsudo`: the jizen form plus `nonce`, the single-use per-request consent.
+pub async fn reception_tsudo(
+    State(state): State<Arc<NodeState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(e) = authenticate(&state, &headers).await {
+        return e;
+    }
+    let mut outbound = match parse_jizen(&state, &body) {
+        Ok(o) => o,
+        Err(e) => return e.into_response(),
+    };
+    let nonce = form_urlencoded::parse(&body)
+        .find(|(n, _)| n == "nonce")
+        .map(|(_, v)| v.into_owned())
+        .filter(|v| !v.is_empty());
+    let Some(nonce) = nonce else {
+        return ApiError::bad_request("missing_parameter", "This parameter[nonce] is missing.")
+            .into_response();
+    };
+    if let Err(e) = with_consent(&state, &mut outbound, &nonce).await {
+        return e.into_response();
+    }
+    forward(&state, outbound).await
+}
+
+/// Redeems the per-request consent `nonce` for `call` (see `consent::tsudo::redeem`).
+async fn with_consent(state: &NodeState, call: &mut Outbound, nonce: &str) -> Result<(), ApiError> {
+    let id_token = crate::consent::tsudo::redeem(
+        state,
+        nonce,
+        &call.provider.client_id,
+        &call.path,
+        &mut call.scopes,
+    )
+    .await?;
+    call.consent_ref = Some(id_token);
+    Ok(())
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JsonRequest {
@@ -52,6 +95,9 @@ pub struct JsonRequest {
     pub path: String,
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// A per-request consent (the nonce from the consent page), redeemed by this call.
+    #[serde(default)]
+    pub nonce: Option<String>,
 }
 
 fn get() -> String {
@@ -86,16 +132,19 @@ pub async fn send_request(
     if let Err(e) = check_call(&request.method, &request.path) {
         return e.into_response();
     }
-    forward(
-        &state,
-        Outbound {
-            provider,
-            method: request.method,
-            path: request.path,
-            scopes: request.scopes,
-        },
-    )
-    .await
+    let mut call = Outbound {
+        provider,
+        method: request.method,
+        path: request.path,
+        scopes: request.scopes,
+        consent_ref: None,
+    };
+    if let Some(nonce) = request.nonce.as_deref()
+        && let Err(e) = with_consent(&state, &mut call, nonce).await
+    {
+        return e.into_response();
+    }
+    forward(&state, call).await
 }
 
 /// The provider nodes this node may call: with a bundle, the nodes for whose APIs it holds an
@@ -283,6 +332,7 @@ fn parse_jizen(state: &NodeState, body: &[u8]) -> Result<Outbound, ApiError> {
         method: method.to_owned(),
         path,
         scopes,
+        consent_ref: None,
     })
 }
 
@@ -387,7 +437,7 @@ async fn forward(state: &NodeState, call: Outbound) -> Response {
             path: &wire_path,
             scopes: &call.scopes,
             body: b"",
-            consent_ref: None,
+            consent_ref: call.consent_ref.as_deref(),
         },
         30,
     );

@@ -99,6 +99,9 @@ impl PortalState {
             purpose: Set(consent.purpose),
             until: Set(consent.until),
             revoked_at: Set(None),
+            kind: Set(crate::consent::prior::INDIVIDUAL.to_owned()),
+            granted_by: Set(None),
+            granted_at: Set(Some(crate::jst::now_rfc3339())),
         };
         Ok(portal_prior_consent::Entity::insert(row)
             .exec(&self.db)
@@ -172,10 +175,16 @@ impl PortalState {
                 c.requester == client_id || provider_of(&c.api).as_deref() == Some(client_id)
             })
             .map(|c| PriorConsent {
+                // A comprehensive consent covers every scope the API has now, also ones added later.
+                scopes: match apis.iter().find(|a| a.slug == c.api) {
+                    Some(api) if c.kind == crate::consent::prior::COMPREHENSIVE => {
+                        json_list(&api.scopes)
+                    }
+                    _ => json_list(&c.scopes),
+                },
                 corporate_number: c.corporate_number,
                 requester: c.requester,
                 api: c.api,
-                scopes: json_list(&c.scopes),
                 until: c.until,
             })
             .collect();

@@ -12,6 +12,8 @@ pub mod login_failure;
 pub mod mail_outbox;
 pub mod node_bundle_event;
 pub mod notice;
+pub mod oidc_client;
+pub mod oidc_code;
 pub mod one_time_token;
 pub mod organisation;
 pub mod portal_api;

@@ -19,6 +19,12 @@ pub struct Model {
     pub until: String,
     /// Set when revoked; a revoked consent leaves the bundles.
     pub revoked_at: Option<String>,
+    /// `individual` (chosen scopes) or `comprehensive` (every scope of the API).
+    pub kind: String,
+    /// Email of the representative who granted it (none for consents recorded by the demo or tests).
+    pub granted_by: Option<String>,
+    /// JST, RFC 3339.
+    pub granted_at: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
