@@ -438,7 +438,6 @@ pub fn catalogue_entry() -> portal_api::Model {
         terms: "出典：国税庁法人番号公表サイト（国税庁）を明記してください / Credit the source: National Tax Agency corporate number publication site.".to_owned(),
         status: crate::portal::catalogue::PUBLISHED.to_owned(),
         version: "1.0.0".to_owned(),
-        search_text: String::new(),
         updated_at: String::new(),
     }
 }

@@ -3,6 +3,7 @@
 pub mod applications;
 pub mod bundle;
 pub mod catalogue;
+pub mod catalogue_bench;
 pub mod data;
 pub mod ingest;
 pub mod openapi_doc;

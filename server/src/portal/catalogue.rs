@@ -1,13 +1,16 @@
 //! The public catalogue: storing an API with its search index, and searching by text and categories.
 //!
-//! Search is served from two indexed places: `portal_api_category` (one row per API and category, so
-//! several categories combine with OR through one indexed `IN`) and `portal_api.search_text` (lower-cased
+//! Search is served from two narrow indexed tables: `portal_api_category` (one row per API and category,
+//! so several categories combine with OR through one indexed `IN`) and `portal_api_search` (status, name
+//! and lower-cased
 //! text; every query word must occur). Results come by name, then id, so paging is stable.
 
 use super::PortalState;
 use crate::{
     api_error::ApiError,
-    storage::entity::{organisation, portal_api, portal_api_category, portal_api_version},
+    storage::entity::{
+        organisation, portal_api, portal_api_category, portal_api_search, portal_api_version,
+    },
 };
 use axum::{
     Json,
@@ -57,7 +60,7 @@ pub async fn store_api(
     if api.status.is_empty() {
         api.status = PUBLISHED.to_owned();
     }
-    api.search_text = search_text(&api);
+    let text = search_text(&api);
     api.updated_at = crate::jst::now_rfc3339();
     let txn = db.begin().await?;
     use portal_api::Column as C;
@@ -75,7 +78,6 @@ pub async fn store_api(
         C::Terms,
         C::Status,
         C::Version,
-        C::SearchText,
         C::UpdatedAt,
     ];
     if api.organisation_id.is_some() {
@@ -98,7 +100,6 @@ pub async fn store_api(
         terms: Set(api.terms),
         status: Set(api.status),
         version: Set(api.version.clone()),
-        search_text: Set(api.search_text),
         updated_at: Set(api.updated_at.clone()),
     };
     portal_api::Entity::insert(row)
@@ -114,6 +115,7 @@ pub async fn store_api(
         .one(&txn)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound(api.slug.clone()))?;
+    write_search_row(&txn, &stored, text).await?;
     portal_api_category::Entity::delete_many()
         .filter(portal_api_category::Column::ApiId.eq(stored.id))
         .exec(&txn)
@@ -149,6 +151,46 @@ pub async fn store_api(
         .exec(&txn)
         .await?;
     }
+    txn.commit().await?;
+    Ok(stored)
+}
+
+async fn write_search_row(
+    db: &impl ConnectionTrait,
+    api: &portal_api::Model,
+    text: String,
+) -> Result<(), DbErr> {
+    use portal_api_search::Column as S;
+    portal_api_search::Entity::insert(portal_api_search::ActiveModel {
+        api_id: Set(api.id),
+        status: Set(api.status.clone()),
+        name: Set(api.name.clone()),
+        search_text: Set(text),
+    })
+    .on_conflict(
+        OnConflict::column(S::ApiId)
+            .update_columns([S::Status, S::Name, S::SearchText])
+            .to_owned(),
+    )
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+/// Publishes or unpublishes `api` (catalogue row and search row together).
+pub async fn set_status(
+    db: &sea_orm::DatabaseConnection,
+    api: portal_api::Model,
+    status: &str,
+) -> Result<portal_api::Model, DbErr> {
+    use sea_orm::ActiveModelTrait;
+    let txn = db.begin().await?;
+    let text = search_text(&api);
+    let mut active: portal_api::ActiveModel = api.into();
+    active.status = Set(status.to_owned());
+    active.updated_at = Set(crate::jst::now_rfc3339());
+    let stored = active.update(&txn).await?;
+    write_search_row(&txn, &stored, text).await?;
     txn.commit().await?;
     Ok(stored)
 }
@@ -269,16 +311,17 @@ fn like_pattern(word: &str) -> LikeExpr {
     LikeExpr::new(escaped).escape('\\')
 }
 
-/// Published APIs matching `query`, by name then id.
+/// Published APIs matching `query`, by name then id: the ids of one page come from the narrow search
+/// rows (and the category index), then the page's catalogue rows are read by id.
 pub async fn search(db: &impl ConnectionTrait, query: &SearchQuery) -> Result<SearchPage, DbErr> {
-    use portal_api::Column as C;
-    let mut condition = Condition::all().add(C::Status.eq(PUBLISHED));
+    use portal_api_search::Column as S;
+    let mut condition = Condition::all().add(S::Status.eq(PUBLISHED));
     for word in &query.words {
-        condition = condition.add(Expr::col(C::SearchText).like(like_pattern(word)));
+        condition = condition.add(Expr::col(S::SearchText).like(like_pattern(word)));
     }
     if !query.categories.is_empty() {
         condition = condition.add(
-            C::Id.in_subquery(
+            S::ApiId.in_subquery(
                 Query::select()
                     .column(portal_api_category::Column::ApiId)
                     .from(portal_api_category::Entity)
@@ -289,15 +332,23 @@ pub async fn search(db: &impl ConnectionTrait, query: &SearchQuery) -> Result<Se
             ),
         );
     }
-    let select = portal_api::Entity::find().filter(condition);
+    let select = portal_api_search::Entity::find().filter(condition);
     let total = select.clone().count(db).await?;
-    let rows = select
-        .order_by_asc(C::Name)
-        .order_by_asc(C::Id)
+    let ids: Vec<i64> = select
+        .select_only()
+        .column(S::ApiId)
+        .order_by_asc(S::Name)
+        .order_by_asc(S::ApiId)
         .offset((query.page - 1) * query.per_page)
         .limit(query.per_page)
+        .into_tuple()
         .all(db)
         .await?;
+    let mut rows = portal_api::Entity::find()
+        .filter(portal_api::Column::Id.is_in(ids.clone()))
+        .all(db)
+        .await?;
+    rows.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
     Ok(SearchPage {
         items: rows.iter().map(CatalogueItem::from).collect(),
         total,

@@ -529,7 +529,6 @@ async fn api_row(
         terms,
         status: PUBLISHED.to_owned(),
         version,
-        search_text: String::new(),
         updated_at: String::new(),
     })
 }
@@ -672,10 +671,7 @@ async fn set_status(
     let current = own_api(state, &c, slug).await?;
     let changed = current.status != status;
     let stored = if changed {
-        let mut active: portal_api::ActiveModel = current.into();
-        active.status = Set(status.to_owned());
-        active.updated_at = Set(crate::jst::now_rfc3339());
-        let stored = active.update(&state.db).await?;
+        let stored = catalogue::set_status(&state.db, current, status).await?;
         let action = if status == PUBLISHED {
             "api.republish"
         } else {

@@ -11,6 +11,7 @@ pub mod portal_api;
 pub mod portal_api_application;
 pub mod portal_api_application_event;
 pub mod portal_api_category;
+pub mod portal_api_search;
 pub mod portal_api_version;
 pub mod portal_application;
 pub mod portal_exchange;

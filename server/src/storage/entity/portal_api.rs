@@ -29,8 +29,6 @@ pub struct Model {
     pub status: String,
     /// The current version's label (its OpenAPI `info.version` unless given).
     pub version: String,
-    /// Lower-cased name, slug, summary, description, provider and categories, for text search.
-    pub search_text: String,
     /// JST, RFC 3339.
     pub updated_at: String,
 }

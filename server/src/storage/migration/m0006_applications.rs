@@ -9,14 +9,20 @@ pub struct Migration;
 #[derive(DeriveIden)]
 enum PortalApi {
     Table,
-    Id,
-    Name,
     OrganisationId,
     Terms,
     Status,
     Version,
-    SearchText,
     UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum PortalApiSearch {
+    Table,
+    ApiId,
+    Status,
+    Name,
+    SearchText,
 }
 
 #[derive(DeriveIden)]
@@ -91,7 +97,6 @@ impl MigrationTrait for Migration {
             text(PortalApi::Terms).default("").to_owned(),
             string(PortalApi::Status).default("published").to_owned(),
             string(PortalApi::Version).default("").to_owned(),
-            text(PortalApi::SearchText).default("").to_owned(),
             string(PortalApi::UpdatedAt).default("").to_owned(),
         ] {
             let mut column = column;
@@ -104,15 +109,27 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
-        // The catalogue lists published APIs by name, then id.
+        // The catalogue lists published APIs by name, then id, from the narrow search rows.
+        manager
+            .create_table(
+                Table::create()
+                    .table(PortalApiSearch::Table)
+                    .if_not_exists()
+                    .col(big_integer(PortalApiSearch::ApiId).primary_key())
+                    .col(string(PortalApiSearch::Status))
+                    .col(string(PortalApiSearch::Name))
+                    .col(text(PortalApiSearch::SearchText))
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_index(
                 Index::create()
-                    .name("portal_api_status_name")
-                    .table(PortalApi::Table)
-                    .col(PortalApi::Status)
-                    .col(PortalApi::Name)
-                    .col(PortalApi::Id)
+                    .name("portal_api_search_status_name")
+                    .table(PortalApiSearch::Table)
+                    .col(PortalApiSearch::Status)
+                    .col(PortalApiSearch::Name)
+                    .col(PortalApiSearch::ApiId)
                     .to_owned(),
             )
             .await?;
