@@ -45,10 +45,15 @@ struct TestApp {
 impl TestApp {
     /// A portal with an operator and three approved organisations: provider, requester, other.
     async fn start() -> TestApp {
+        TestApp::start_on(None).await
+    }
+
+    /// The same on the database at `url` (SQLite file in a temp dir when `None`).
+    async fn start_on(url: Option<String>) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let state = PortalState::open(PortalConfig {
             listen: "127.0.0.1:0".into(),
-            database_url: storage::sqlite_url(&dir.path().join("portal.db")),
+            database_url: url.unwrap_or_else(|| storage::sqlite_url(&dir.path().join("portal.db"))),
             key_file: dir.path().join("portal.key.pem"),
             site_root: dir.path().join("site"),
             bundle_lifetime_secs: portal::DEFAULT_BUNDLE_LIFETIME_SECS,
@@ -1031,7 +1036,33 @@ async fn invalid_openapi_is_refused_naming_the_place_and_versions_and_unpublish(
 #[tokio::test]
 async fn approval_reaches_the_providers_bundle_and_revocation_removes_it() {
     let app = TestApp::start().await;
-    let (provider, requester, id) = pending_application(&app).await;
+    bundle_follows_decisions(&app).await;
+}
+
+/// Search, decisions and bundles on PostgreSQL (LIKE, escapes, subqueries and counts differ).
+#[tokio::test]
+async fn the_workflow_runs_on_postgresql() {
+    let Some(db) = renkei::storage::scratch::ScratchDatabase::postgres().await else {
+        return;
+    };
+    let app = TestApp::start_on(Some(db.url.clone())).await;
+    bundle_follows_decisions(&app).await;
+    let anon = app.anonymous();
+    let (status, page) = anon.get("/api/v1/catalogue?q=%E6%B3%95%E4%BA%BA&category=%E6%B3%95%E4%BA%BA%E5%9F%BA%E6%9C%AC%E6%83%85%E5%A0%B1&category=x").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["total"], 1, "{page}");
+    let (_, page) = anon.get("/api/v1/catalogue?q=100%25").await;
+    assert_eq!(page["total"], 0, "% is a literal: {page}");
+    let (status, cats) = anon.get("/api/v1/catalogue/categories").await;
+    assert_eq!(status, StatusCode::OK, "{cats}");
+    assert_eq!(
+        cats["categories"],
+        json!([{ "category": "法人基本情報", "apis": 1 }])
+    );
+}
+
+async fn bundle_follows_decisions(app: &TestApp) {
+    let (provider, requester, id) = pending_application(app).await;
     let grants = |bundle: renkei::bundle::NodeBundle| {
         bundle
             .applications
