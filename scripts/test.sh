@@ -28,8 +28,8 @@ fi
 phase "cargo test (workspace default members)"
 cargo test --locked
 if [ -n "${RENKEI_TEST_POSTGRES_URL:-}" ]; then
-  phase "cargo test (main-job suite with the portal and both nodes on PostgreSQL)"
-  RENKEI_TEST_MAIN_JOB_BACKEND=postgres cargo test --locked -p renkei-tests --test main_job
+  phase "cargo test (main-job and consent suites with the portal and both nodes on PostgreSQL)"
+  RENKEI_TEST_MAIN_JOB_BACKEND=postgres cargo test --locked -p renkei-tests --test main_job --test consent
 fi
 phase "cargo test (main-job suite with every listener on TLS)"
 RENKEI_TEST_MAIN_JOB_TLS=1 cargo test --locked -p renkei-tests --test main_job

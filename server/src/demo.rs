@@ -231,7 +231,10 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
     portal
         .register_oidc_client(
             REQUESTER_ID,
-            &[format!("{requester_url}{}", crate::consent::tsudo::REDIRECT_PATH)],
+            &[format!(
+                "{requester_url}{}",
+                crate::consent::tsudo::REDIRECT_PATH
+            )],
         )
         .await?;
 
@@ -246,6 +249,30 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
             rate_limit_per_minute: DEMO_RATE_LIMIT_PER_MINUTE,
         })
         .await?;
+    // The same approval as an application record with its history, between the seeded organisations.
+    let admin_of = |key: &str| {
+        portal_logins
+            .iter()
+            .find(|l| l.email.starts_with(&format!("{key}-admin@")))
+            .map(|l| l.email.clone())
+    };
+    if let (Some(provider_admin), Some(requester_admin)) =
+        (admin_of("provider"), admin_of("requester"))
+    {
+        crate::portal::applications::seed_demo(
+            &portal,
+            crate::portal::applications::DemoApplication {
+                provider_admin: &provider_admin,
+                requester_admin: &requester_admin,
+                provider_client_id: PROVIDER_ID,
+                requester_client_id: REQUESTER_ID,
+                api: API_SLUG,
+                scopes: scopes.clone(),
+                rate_limit_per_minute: DEMO_RATE_LIMIT_PER_MINUTE,
+            },
+        )
+        .await?;
+    }
     let provider = NodeState::open(NodeConfig {
         client_id: PROVIDER_ID.to_owned(),
         organisation: "国税庁データ提供者 (demo provider)".to_owned(),
@@ -450,6 +477,12 @@ pub fn catalogue_entry() -> portal_api::Model {
         consent_required: false,
         path_template: API_PATH_TEMPLATE.to_owned(),
         openapi: include_str!("demo/nta-corporations.openapi.json").to_owned(),
+        // The provider organisation is set by the seed (`portal::applications::seed_demo`).
+        organisation_id: None,
+        terms: "出典：国税庁法人番号公表サイト（国税庁）を明記してください / Credit the source: National Tax Agency corporate number publication site.".to_owned(),
+        status: crate::portal::catalogue::PUBLISHED.to_owned(),
+        version: "1.0.0".to_owned(),
+        updated_at: String::new(),
     }
 }
 

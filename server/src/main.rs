@@ -232,6 +232,17 @@ enum BenchCommand {
         #[arg(long, default_value_t = 1_000_000)]
         rows: u64,
     },
+    /// Portal catalogue search: seeds published APIs into a fresh database and prints p50 / p95.
+    Catalogue {
+        #[arg(long, default_value_t = 10_000)]
+        apis: u64,
+        /// Queries timed per kind of search.
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+        /// An empty database to use (e.g. PostgreSQL); a temporary SQLite file when left out.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
 }
 
 /// The bundle store of the node configured in `path`, as the running node sees it.
@@ -583,6 +594,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             })
             .await??;
             println!("{report}");
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Catalogue {
+            apis,
+            runs,
+            database_url,
+        }) => {
+            let temp = std::env::temp_dir()
+                .join(format!("renkei-bench-catalogue-{}.db", std::process::id()));
+            let url = database_url.unwrap_or_else(|| renkei::storage::sqlite_url(&temp));
+            let report = renkei::portal::catalogue_bench::run(&url, apis, runs).await;
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", temp.display()));
+            }
+            println!("{}", report?);
             Ok(())
         }
     }

@@ -1,8 +1,14 @@
 //! The portal: catalogue, registry of nodes, collected exchange logs, and the web UI over them.
 
+pub mod applications;
 pub mod bundle;
+pub mod catalogue;
+pub mod catalogue_bench;
 pub mod data;
 pub mod ingest;
+pub mod openapi_doc;
+pub mod systems;
+pub mod workflow;
 
 use crate::{
     keys::NodeKey,
@@ -116,42 +122,10 @@ impl PortalState {
         Ok(())
     }
 
-    /// Publishes (or updates) an API in the catalogue.
+    /// Publishes (or updates) an API in the catalogue, keyed by slug, and refreshes its search index
+    /// (categories, search text) and its version list. An `organisation_id` of `None` keeps the owner.
     pub async fn publish_api(&self, api: portal_api::Model) -> Result<(), PortalError> {
-        let active = portal_api::ActiveModel {
-            id: Default::default(),
-            slug: Set(api.slug),
-            name: Set(api.name),
-            summary: Set(api.summary),
-            description: Set(api.description),
-            provider: Set(api.provider),
-            provider_client_id: Set(api.provider_client_id),
-            categories: Set(api.categories),
-            scopes: Set(api.scopes),
-            consent_required: Set(api.consent_required),
-            path_template: Set(api.path_template),
-            openapi: Set(api.openapi),
-        };
-        use portal_api::Column as C;
-        portal_api::Entity::insert(active)
-            .on_conflict(
-                OnConflict::column(C::Slug)
-                    .update_columns([
-                        C::Name,
-                        C::Summary,
-                        C::Description,
-                        C::Provider,
-                        C::ProviderClientId,
-                        C::Categories,
-                        C::Scopes,
-                        C::ConsentRequired,
-                        C::PathTemplate,
-                        C::Openapi,
-                    ])
-                    .to_owned(),
-            )
-            .exec(&self.db)
-            .await?;
+        catalogue::store_api(&self.db, api).await?;
         Ok(())
     }
 }
@@ -213,6 +187,7 @@ pub fn router(state: Arc<PortalState>) -> axum::Router {
     let api = crate::api_error::api_layers(api.merge(crate::consent::oidc::routes(state.clone())));
     let app = api
         .merge(crate::accounts::router(state.accounts.clone()))
+        .merge(workflow::router(state.clone()))
         .merge(crate::portal_ui::ui_router_with(
             data,
             state.config.site_root.clone(),

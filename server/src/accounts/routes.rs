@@ -36,15 +36,6 @@ const LIST_LIMIT: u64 = 500;
 /// Every accounts route, behind the session layer (database store), the CSRF guard and the
 /// shared JSON API limits.
 pub fn router(accounts: Arc<Accounts>) -> Router {
-    let config = &accounts.config;
-    let idle = time::Duration::seconds(config.idle_timeout.as_secs() as i64);
-    let sessions = SessionManagerLayer::new(DbSessionStore::new(accounts.db.clone()))
-        .with_name(SESSION_COOKIE)
-        .with_http_only(true)
-        .with_same_site(SameSite::Lax)
-        .with_secure(config.secure_cookies)
-        .with_path("/")
-        .with_expiry(Expiry::OnInactivity(idle));
     let routes = Router::new()
         .route("/api/v1/session", get(session_info))
         .route("/api/v1/signup", post(sign_up))
@@ -76,12 +67,28 @@ pub fn router(accounts: Arc<Accounts>) -> Router {
         .route("/api/v1/operator/outbox", get(list_outbox))
         .route("/api/v1/operator/notices", post(publish_notice))
         .merge(crate::consent::prior::routes())
+        .with_state(accounts.clone());
+    with_sessions(routes, accounts)
+}
+
+/// Puts `routes` behind the session layer (database store), the CSRF guard and the shared JSON API
+/// limits; other portal modules whose handlers need the logged-in caller use it too.
+pub fn with_sessions(routes: Router, accounts: Arc<Accounts>) -> Router {
+    let config = &accounts.config;
+    let idle = time::Duration::seconds(config.idle_timeout.as_secs() as i64);
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(accounts.db.clone()))
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(config.secure_cookies)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(idle));
+    let routes = routes
         .layer(axum::middleware::from_fn_with_state(
-            accounts.clone(),
+            accounts,
             session_and_csrf,
         ))
-        .layer(sessions)
-        .with_state(accounts);
+        .layer(sessions);
     crate::api_error::api_layers(routes)
 }
 

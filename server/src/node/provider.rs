@@ -308,7 +308,11 @@ impl Authorized {
         let (claims, scopes) = (&self.claims, &self.scopes);
         // A per-request consent (the portal-signed ID token), checked offline against the trust anchor.
         if let Some(cref) = claims.cref.as_deref() {
-            let anchor = state.config.portal_public_key.as_deref().unwrap_or_default();
+            let anchor = state
+                .config
+                .portal_public_key
+                .as_deref()
+                .unwrap_or_default();
             let check = crate::consent::ConsentCheck {
                 anchor,
                 requester: &claims.iss,

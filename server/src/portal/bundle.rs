@@ -25,7 +25,7 @@ pub fn bundle_path(client_id: &str) -> String {
 pub const APPROVED: &str = "approved";
 pub const REVOKED: &str = "revoked";
 
-/// An approval as the portal's (future) UI records it.
+/// An approval as it reaches the bundles (the application workflow writes it on approval).
 #[derive(Clone, Debug)]
 pub struct NewApplication {
     pub requester: String,
@@ -49,43 +49,63 @@ fn json_list(text: &str) -> Vec<String> {
     serde_json::from_str(text).unwrap_or_default()
 }
 
+/// Writes an approval into the table the bundles are built from, on `db` (a transaction of the
+/// application workflow, or the portal's database).
+pub async fn write_approval(
+    db: &impl sea_orm::ConnectionTrait,
+    app: NewApplication,
+) -> Result<(), sea_orm::DbErr> {
+    use portal_application::Column as C;
+    let row = portal_application::ActiveModel {
+        id: Default::default(),
+        requester: Set(app.requester),
+        api: Set(app.api),
+        scopes: Set(serde_json::json!(app.scopes).to_string()),
+        rate_limit_per_minute: Set(i32::try_from(app.rate_limit_per_minute).unwrap_or(i32::MAX)),
+        status: Set(APPROVED.to_owned()),
+        updated_at: Set(crate::jst::now_rfc3339()),
+    };
+    portal_application::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([C::Requester, C::Api])
+                .update_columns([C::Scopes, C::RateLimitPerMinute, C::Status, C::UpdatedAt])
+                .to_owned(),
+        )
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Marks `requester`'s approval for `api` revoked, on `db`.
+pub async fn write_revocation(
+    db: &impl sea_orm::ConnectionTrait,
+    requester: &str,
+    api: &str,
+) -> Result<(), sea_orm::DbErr> {
+    use portal_application::Column as C;
+    portal_application::Entity::update_many()
+        .col_expr(C::Status, sea_orm::sea_query::Expr::value(REVOKED))
+        .col_expr(
+            C::UpdatedAt,
+            sea_orm::sea_query::Expr::value(crate::jst::now_rfc3339()),
+        )
+        .filter(C::Requester.eq(requester))
+        .filter(C::Api.eq(api))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 impl PortalState {
     /// Approves (or re-approves, with new terms) `requester`'s use of `api`.
     pub async fn approve_application(&self, app: NewApplication) -> Result<(), PortalError> {
-        use portal_application::Column as C;
-        let row = portal_application::ActiveModel {
-            id: Default::default(),
-            requester: Set(app.requester),
-            api: Set(app.api),
-            scopes: Set(serde_json::json!(app.scopes).to_string()),
-            rate_limit_per_minute: Set(i32::try_from(app.rate_limit_per_minute).unwrap_or(i32::MAX)),
-            status: Set(APPROVED.to_owned()),
-            updated_at: Set(crate::jst::now_rfc3339()),
-        };
-        portal_application::Entity::insert(row)
-            .on_conflict(
-                OnConflict::columns([C::Requester, C::Api])
-                    .update_columns([C::Scopes, C::RateLimitPerMinute, C::Status, C::UpdatedAt])
-                    .to_owned(),
-            )
-            .exec(&self.db)
-            .await?;
+        write_approval(&self.db, app).await?;
         Ok(())
     }
 
     /// Revokes an approval; the affected nodes lose it with their next bundle.
     pub async fn revoke_application(&self, requester: &str, api: &str) -> Result<(), PortalError> {
-        use portal_application::Column as C;
-        portal_application::Entity::update_many()
-            .col_expr(C::Status, sea_orm::sea_query::Expr::value(REVOKED))
-            .col_expr(
-                C::UpdatedAt,
-                sea_orm::sea_query::Expr::value(crate::jst::now_rfc3339()),
-            )
-            .filter(C::Requester.eq(requester))
-            .filter(C::Api.eq(api))
-            .exec(&self.db)
-            .await?;
+        write_revocation(&self.db, requester, api).await?;
         Ok(())
     }
 

@@ -50,6 +50,7 @@ fn view(r: portal_exchange::Model) -> ExchangeView {
 impl DbPortalData {
     pub async fn apis(&self) -> Result<Vec<ApiSummary>, sea_orm::DbErr> {
         let apis = portal_api::Entity::find()
+            .filter(portal_api::Column::Status.eq(super::catalogue::PUBLISHED))
             .order_by_asc(portal_api::Column::Name)
             .all(&self.db)
             .await?;

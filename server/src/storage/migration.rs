@@ -3,6 +3,7 @@
 mod m0002_trust;
 mod m0003_accounts;
 mod m0005_connectbox;
+mod m0006_applications;
 mod m0007_consent;
 
 use sea_orm_migration::{prelude::*, schema::*};
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_trust::Migration),
             Box::new(m0003_accounts::Migration),
             Box::new(m0005_connectbox::Migration),
+            Box::new(m0006_applications::Migration),
             Box::new(m0007_consent::Migration),
         ]
     }

@@ -21,6 +21,16 @@ pub struct Model {
     pub consent_required: bool,
     pub path_template: String,
     pub openapi: String,
+    /// The provider organisation; `None` for an API put in by the operator or an older seed.
+    pub organisation_id: Option<i64>,
+    /// Terms of use shown on the detail page.
+    pub terms: String,
+    /// `published` or `unpublished`; only published APIs are in the catalogue.
+    pub status: String,
+    /// The current version's label (its OpenAPI `info.version` unless given).
+    pub version: String,
+    /// JST, RFC 3339.
+    pub updated_at: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
