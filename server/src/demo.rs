@@ -521,7 +521,7 @@ pub fn banner(info: &DemoInfo, load: Option<&LoadReport>) -> String {
          \nThen open {portal}/logs to see both nodes' records of the exchange.\n\
          \nPortal logins (passwords generated at first start, kept in portal-logins.json):\n{logins}\
          \nConnectBox — upload an NTA 差分 file (CSV or ZIP) to the provider's dataset {dataset}:\n\
-         \n  RENKEI_UPLOAD_PASSWORD='{cb_pw}' {exe} connectbox upload --node {prov} \\\n    --user {cb_user} --password-env RENKEI_UPLOAD_PASSWORD --dataset {dataset} FILE\n\
+         \n  RENKEI_UPLOAD_PASSWORD='{cb_pw}' {exe} connectbox upload{cacert} --node {prov} \\\n    --user {cb_user} --password-env RENKEI_UPLOAD_PASSWORD --dataset {dataset} FILE\n\
          \nEach node's bundle and recent bundle events (its admin login is in node-admin.json):\n\
          \n  curl -s{cacert} -u '{admin_user}:{admin_pw}' {prov}/admin/status\n\
          \nPer-request consent (都度同意): open {req}/v1/consent?state=demo, log in at the portal with an\n\

@@ -213,6 +213,9 @@ enum ConnectboxCommand {
         password_env: String,
         #[arg(long)]
         dataset: String,
+        /// CA certificates (PEM) to trust for an HTTPS node besides the system's (the demo's: tls/ca.pem).
+        #[arg(long)]
+        cacert: Option<PathBuf>,
         file: PathBuf,
     },
 }
@@ -269,6 +272,7 @@ async fn open_bundle_store(
 }
 
 fn main() -> std::process::ExitCode {
+    renkei::tls::install_crypto_provider();
     let subscriber = renkei::observability::subscriber(
         renkei::observability::LogFormat::from_env(),
         std::io::stderr,
@@ -538,6 +542,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             user,
             password_env,
             dataset,
+            cacert,
             file,
         }) => {
             let password = std::env::var(&password_env).with_context(|| {
@@ -549,6 +554,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 password: &password,
                 dataset: &dataset,
                 file: &file,
+                ca_file: cacert.as_deref(),
             };
             let receipt = renkei::connectbox::client::upload(&request, |r| {
                 eprintln!(

@@ -103,6 +103,13 @@ pub fn server_config(files: &TlsFiles) -> Result<RustlsConfig, TlsError> {
     Ok(RustlsConfig::from_config(Arc::new(config)))
 }
 
+/// A plain HTTP client (system roots only) with the crypto provider in place; building a
+/// `reqwest::Client` before a provider is installed panics.
+pub fn http_client() -> reqwest::Client {
+    install_crypto_provider();
+    reqwest::Client::new()
+}
+
 /// An HTTP client builder that also trusts the CA certificates in `ca_file` (beside the system's).
 pub fn client_builder(ca_file: Option<&Path>) -> Result<reqwest::ClientBuilder, TlsError> {
     install_crypto_provider();

@@ -69,7 +69,7 @@ impl TestApp {
     fn browser(&self) -> Browser {
         Browser {
             url: self.url.clone(),
-            client: reqwest::Client::new(),
+            client: renkei::tls::http_client(),
             cookie: Mutex::new(None),
             csrf: Mutex::new(None),
         }
@@ -1233,7 +1233,7 @@ async fn the_optional_basic_gate_fences_the_site_but_not_node_ingest() {
         ..AccountsConfig::default()
     })
     .await;
-    let client = reqwest::Client::new();
+    let client = renkei::tls::http_client();
     let get = |path: &str, auth: Option<(&str, &str)>| {
         let mut r = client.get(format!("{}{path}", app.url));
         if let Some((u, p)) = auth {

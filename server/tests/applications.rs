@@ -118,7 +118,7 @@ impl TestApp {
     async fn login(&self, email: &str) -> Browser {
         let b = Browser {
             url: self.url.clone(),
-            client: reqwest::Client::new(),
+            client: renkei::tls::http_client(),
             cookie: Mutex::new(None),
             csrf: Mutex::new(None),
         };
@@ -133,7 +133,7 @@ impl TestApp {
     fn anonymous(&self) -> Browser {
         Browser {
             url: self.url.clone(),
-            client: reqwest::Client::new(),
+            client: renkei::tls::http_client(),
             cookie: Mutex::new(None),
             csrf: Mutex::new(None),
         }

@@ -55,7 +55,7 @@ impl Ui {
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
         Ui {
             base: format!("http://{addr}"),
-            client: reqwest::Client::new(),
+            client: renkei::tls::http_client(),
         }
     }
 

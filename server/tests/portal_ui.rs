@@ -180,7 +180,7 @@ impl TestUi {
         let base = serve(router).await;
         Self {
             base,
-            client: reqwest::Client::new(),
+            client: renkei::tls::http_client(),
         }
     }
 

@@ -61,7 +61,7 @@ async fn start_demo(lifetime_secs: i64) -> TestDemo {
     let demo = demo::start(options).await.expect("demo starts");
     TestDemo {
         demo,
-        http: reqwest::Client::new(),
+        http: renkei::tls::http_client(),
         _dir: dir,
     }
 }

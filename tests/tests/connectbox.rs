@@ -166,7 +166,7 @@ async fn env(mode: UploadMode) -> Env {
         provider_config,
         provider_url,
         requester_url,
-        http: reqwest::Client::new(),
+        http: renkei::tls::http_client(),
     }
 }
 
@@ -183,6 +183,7 @@ impl Env {
                 password: UPLOADER_PASSWORD,
                 dataset,
                 file,
+                ca_file: None,
             },
             |_| {},
         )

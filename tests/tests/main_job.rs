@@ -676,7 +676,7 @@ fn over_tls_every_component_speaks_only_https() {
             assert!(url.starts_with("https://"), "{url}");
             // Plain HTTP to a TLS listener gets no HTTP answer.
             let plain = url.replacen("https://", "http://", 1);
-            let answer = reqwest::Client::new()
+            let answer = renkei::tls::http_client()
                 .get(format!("{plain}/healthz"))
                 .timeout(Duration::from_secs(5))
                 .send()

@@ -19,6 +19,8 @@ pub enum ClientError {
     },
     #[error("the node answered {status} without a usable body: {body}")]
     Unexpected { status: u16, body: String },
+    #[error("{0}")]
+    Tls(String),
     #[error("talking to the node")]
     Http(#[from] reqwest::Error),
 }
@@ -30,6 +32,8 @@ pub struct Upload<'a> {
     pub password: &'a str,
     pub dataset: &'a str,
     pub file: &'a Path,
+    /// Extra CA certificates (PEM) to trust for an HTTPS node, e.g. the demo's `tls/ca.pem`.
+    pub ca_file: Option<&'a Path>,
 }
 
 /// Uploads `file` and waits until its conversion has finished (published, duplicate or failed); the
@@ -38,7 +42,8 @@ pub async fn upload(
     request: &Upload<'_>,
     mut progress: impl FnMut(&Receipt),
 ) -> Result<Receipt, ClientError> {
-    let http = reqwest::Client::builder()
+    let http = crate::tls::client_builder(request.ca_file)
+        .map_err(|e| ClientError::Tls(e.to_string()))?
         .connect_timeout(Duration::from_secs(10))
         .build()?;
     let base = request.node.trim_end_matches('/');
