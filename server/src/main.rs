@@ -65,6 +65,9 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Check a node's configuration (TOML plus `RENKEI_NODE_*` overrides) without starting it.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Signed node configuration bundles.
     #[command(subcommand)]
     Bundle(BundleCommand),
@@ -90,6 +93,16 @@ enum Command {
     },
     /// Read a password from standard input and print its Argon2id hash (for `[requester].systems`).
     HashPassword,
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Read and check a node's configuration: exit 0 and print a summary (no secrets) when it can
+    /// start, exit 1 and list every problem with its field otherwise.
+    Check {
+        #[arg(long)]
+        node: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -252,10 +265,7 @@ enum BenchCommand {
 async fn open_bundle_store(
     path: &std::path::Path,
 ) -> anyhow::Result<(node::NodeConfig, renkei::bundle::store::BundleStore)> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let config: node::NodeConfig =
-        toml::from_str(&text).with_context(|| format!("node configuration {}", path.display()))?;
+    let config = node::config::load(path, std::env::vars())?;
     let anchor = config
         .portal_public_key
         .clone()
@@ -349,20 +359,52 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .with_context(|| format!("binding {listen}"))?;
+            let scheme = if state.config.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            };
             let addr = portal::serve_listener(state, listener).await?;
-            println!("portal listening on http://{addr}/");
+            println!("portal listening on {scheme}://{addr}/");
             tokio::signal::ctrl_c().await?;
             Ok(())
         }
         Command::Node { config } => {
-            let text = std::fs::read_to_string(&config)
-                .with_context(|| format!("reading {}", config.display()))?;
-            let config: node::NodeConfig = toml::from_str(&text)
-                .with_context(|| format!("node configuration {}", config.display()))?;
+            let config = node::config::load(&config, std::env::vars())?;
+            let scheme = if config.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            };
             let state = node::NodeState::open(config).await?;
             let addr = node::serve(state).await?;
-            println!("node listening on http://{addr}/");
+            println!("node listening on {scheme}://{addr}/");
             tokio::signal::ctrl_c().await?;
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Check { node: path }) => {
+            let config = node::config::load(&path, std::env::vars())?;
+            let roles: Vec<&str> = [
+                config.provider.as_ref().map(|_| "provider"),
+                config.requester.as_ref().map(|_| "requester"),
+                config.connectbox.as_ref().map(|_| "connectbox"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            let summary = serde_json::json!({
+                "file": path.display().to_string(),
+                "client_id": config.client_id,
+                "organisation": config.organisation,
+                "listen": format!("{}://{}", if config.tls.is_some() { "https" } else { "http" }, config.listen),
+                "roles": roles,
+                "database": if config.database_url.starts_with("sqlite:") { "sqlite" } else { "postgres" },
+                "trust_anchor": config.portal_public_key.is_some(),
+                "portal_url": config.portal_url,
+                "key_file": config.key_file.display().to_string(),
+                "key_exists": config.key_file.exists(),
+            });
+            println!("{}", serde_json::to_string_pretty(&summary)?);
             Ok(())
         }
         Command::Bundle(BundleCommand::Status { config }) => {

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod bundle_poll;
+pub mod config;
 pub mod corporations;
 pub mod edge;
 pub mod exchange_log;

@@ -102,6 +102,9 @@ impl std::fmt::Display for CatalogueBench {
 /// A small deterministic generator (no seed file, same catalogue every run).
 struct Lcg(u64);
 
+/// A named kind of search and how to draw one at random.
+type QueryKind = (&'static str, fn(&mut Lcg) -> SearchQuery);
+
 impl Lcg {
     fn next(&mut self, n: usize) -> usize {
         self.0 = self
@@ -235,7 +238,7 @@ pub async fn run(database_url: &str, apis: u64, runs: usize) -> anyhow::Result<C
         everything.total
     );
     let mut rng = Lcg(7);
-    let kinds: [(&'static str, fn(&mut Lcg) -> SearchQuery); 5] = [
+    let kinds: [QueryKind; 5] = [
         ("all, page 1", |_| SearchQuery {
             page: 1,
             per_page: 20,
