@@ -16,6 +16,7 @@ pub mod password;
 pub mod plugin_host;
 pub mod portal;
 pub mod portal_ui;
+pub mod shutdown;
 pub mod storage;
 pub mod tls;
 pub mod token;

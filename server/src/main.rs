@@ -194,6 +194,18 @@ enum LogCommand {
     },
 }
 
+/// Waits for SIGINT / SIGTERM, then lets the requests under way finish (within the grace period).
+async fn stop_gracefully(what: &str, stop: &renkei::shutdown::Stop) -> anyhow::Result<()> {
+    renkei::shutdown::signal().await;
+    tracing::info!(component = what, "stopping: requests under way may finish");
+    if stop.stop_and_wait(renkei::shutdown::GRACE).await {
+        tracing::info!(component = what, "stopped");
+    } else {
+        tracing::warn!(component = what, "requests still under way after the grace period were cut");
+    }
+    Ok(())
+}
+
 /// A command's own exit status; the command already printed why.
 #[derive(Debug)]
 struct Exit(u8);
@@ -327,7 +339,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             options.provider_port = provider_port;
             let demo = demo::start(options).await?;
             println!("{}", demo::banner(&demo.info, demo.load.as_ref()));
-            tokio::signal::ctrl_c().await?;
+            renkei::shutdown::signal().await;
+            eprintln!("stopping: requests under way may finish");
+            let grace = renkei::shutdown::GRACE;
+            // The requester first (no new exchanges start), then the provider and the portal.
+            demo.requester.stop.stop_and_wait(grace).await;
+            demo.provider.stop.stop_and_wait(grace).await;
+            demo.portal.stop.stop_and_wait(grace).await;
             Ok(())
         }
         Command::Portal {
@@ -364,10 +382,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 "http"
             };
-            let addr = portal::serve_listener(state, listener).await?;
+            let addr = portal::serve_listener(state.clone(), listener).await?;
             println!("portal listening on {scheme}://{addr}/");
-            tokio::signal::ctrl_c().await?;
-            Ok(())
+            stop_gracefully("portal", &state.stop).await
         }
         Command::Node { config } => {
             let config = node::config::load(&config, std::env::vars())?;
@@ -377,10 +394,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "http"
             };
             let state = node::NodeState::open(config).await?;
-            let addr = node::serve(state).await?;
+            let addr = node::serve(state.clone()).await?;
             println!("node listening on {scheme}://{addr}/");
-            tokio::signal::ctrl_c().await?;
-            Ok(())
+            stop_gracefully("node", &state.stop).await
         }
         Command::Config(ConfigCommand::Check { node: path }) => {
             let config = node::config::load(&path, std::env::vars())?;

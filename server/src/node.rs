@@ -165,6 +165,8 @@ pub struct NodeState {
     pub connectbox: Option<Arc<crate::connectbox::ConnectBox>>,
     /// Per-request consent: logins under way, unredeemed consents, accepted consent references.
     pub consent: crate::consent::tsudo::ConsentState,
+    /// Stops the listener (a signal in `renkei node`).
+    pub stop: crate::shutdown::Stop,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -237,6 +239,7 @@ impl NodeState {
             connectbox,
             consent: Default::default(),
             metrics: Arc::new(crate::observability::Metrics::new("node", &config_id)),
+            stop: Default::default(),
         };
         state.refresh_peers();
         Ok(Arc::new(state))
@@ -394,12 +397,14 @@ pub fn serve_listener(
         .as_ref()
         .map(crate::tls::server_config)
         .transpose()?;
-    let app = router(state);
-    tokio::spawn(async move {
-        if let Err(e) = crate::tls::serve(listener, app, tls, std::future::pending()).await {
+    let app = router(state.clone());
+    let stop = state.stop.asked();
+    let server = tokio::spawn(async move {
+        if let Err(e) = crate::tls::serve(listener, app, tls, stop).await {
             tracing::error!(error = %e, "node server stopped");
         }
     });
+    state.stop.attach(server);
     Ok(addr)
 }
 

@@ -48,8 +48,8 @@ pub struct PortalState {
     pub node_verifier: RwLock<Verifier>,
     /// The last bundle version issued (see `next_version`).
     bundle_version: std::sync::Mutex<u64>,
-    /// Notified to stop serving (tests take the portal down with it).
-    shutdown: tokio::sync::Notify,
+    /// Stops the listener (a signal in `renkei portal`; tests take the portal down with it).
+    pub stop: crate::shutdown::Stop,
     pub metrics: Arc<crate::observability::Metrics>,
     pub accounts: Arc<crate::accounts::Accounts>,
 }
@@ -93,7 +93,7 @@ impl PortalState {
             key,
             node_verifier: RwLock::new(verifier),
             bundle_version: std::sync::Mutex::new(0),
-            shutdown: tokio::sync::Notify::new(),
+            stop: crate::shutdown::Stop::default(),
             accounts,
         }))
     }
@@ -133,7 +133,7 @@ impl PortalState {
 impl PortalState {
     /// Stops the portal's listener (open connections finish their request first).
     pub fn stop(&self) {
-        self.shutdown.notify_one();
+        self.stop.ask();
     }
 }
 
@@ -246,12 +246,13 @@ pub async fn serve_listener(
         .map(crate::tls::server_config)
         .transpose()?;
     let app = router(state.clone());
-    tokio::spawn(async move {
-        let stop = async move { state.shutdown.notified().await };
+    let stop = state.stop.asked();
+    let server = tokio::spawn(async move {
         // The peer's address reaches the handlers: login throttling counts failures per address.
         if let Err(e) = crate::tls::serve(listener, app, tls, stop).await {
             tracing::error!(error = %e, "portal server stopped");
         }
     });
+    state.stop.attach(server);
     Ok(addr)
 }
