@@ -201,7 +201,10 @@ async fn stop_gracefully(what: &str, stop: &renkei::shutdown::Stop) -> anyhow::R
     if stop.stop_and_wait(renkei::shutdown::GRACE).await {
         tracing::info!(component = what, "stopped");
     } else {
-        tracing::warn!(component = what, "requests still under way after the grace period were cut");
+        tracing::warn!(
+            component = what,
+            "requests still under way after the grace period were cut"
+        );
     }
     Ok(())
 }

@@ -36,11 +36,7 @@ impl Stop {
     /// has passed. True when everything finished in time.
     pub async fn stop_and_wait(&self, grace: Duration) -> bool {
         self.ask();
-        let server = self
-            .server
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
+        let server = self.server.lock().unwrap_or_else(|e| e.into_inner()).take();
         match server {
             Some(server) => tokio::time::timeout(grace, server).await.is_ok(),
             None => true,
