@@ -1736,9 +1736,53 @@ async fn an_organisation_cannot_manage_another_ones_accounts_nor_reach_operator_
     assert_eq!(status, StatusCode::OK, "the member was never suspended");
 }
 
+/// Two admins demote each other at the same moment: one wins, the other is refused (the rule saw
+/// the first change, or the loser is no admin any more), and the organisation keeps one admin.
+async fn two_admins_demoting_each_other_leave_one(app: &TestApp) {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let org = app
+        .approved_org("提供者株式会社", "000000000012", "race-a@example.jp")
+        .await;
+    let a = app.account_id("race-a@example.jp").await;
+    let b = app
+        .insert_account(Some(org), "race-b@example.jp", STRONG_PW, "org_admin")
+        .await;
+    let (sa, sb) = (app.browser(), app.browser());
+    sa.login_ok("race-a@example.jp", STRONG_PW).await;
+    sb.login_ok("race-b@example.jp", STRONG_PW).await;
+    let (pa, pb) = (
+        format!("/api/v1/org/members/{b}/role"),
+        format!("/api/v1/org/members/{a}/role"),
+    );
+    let demote = json!({ "role": "org_member" });
+    let ((s1, b1), (s2, b2)) = tokio::join!(sa.post(&pa, demote.clone()), sb.post(&pb, demote));
+    let mut outcomes = [(s1, code(&b1).to_owned()), (s2, code(&b2).to_owned())];
+    outcomes.sort();
+    assert_eq!(outcomes[0].0, StatusCode::OK, "{outcomes:?}");
+    assert!(
+        matches!(
+            (outcomes[1].0, outcomes[1].1.as_str()),
+            (StatusCode::CONFLICT, "last_admin") | (StatusCode::FORBIDDEN, "forbidden")
+        ),
+        "{outcomes:?}"
+    );
+    let admins = account::Entity::find()
+        .filter(account::Column::OrganisationId.eq(org))
+        .filter(account::Column::Role.eq("org_admin"))
+        .count(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(admins, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
+    two_admins_demoting_each_other_leave_one(&TestApp::start().await).await;
+}
+
 /// The account-administration table and rules on PostgreSQL too (skipped without
 /// `RENKEI_TEST_POSTGRES_URL`, as the storage tests are): suspension ends a session and refuses a
-/// login, and an organisation keeps an admin.
+/// login, and an organisation keeps an admin, also when two admins demote each other at once.
 #[tokio::test]
 async fn account_administration_works_on_postgres() {
     let Some(db) = storage::scratch::ScratchDatabase::postgres().await else {
@@ -1798,6 +1842,7 @@ async fn account_administration_works_on_postgres() {
         .await;
     assert_eq!((status, code(&body)), (StatusCode::CONFLICT, "last_admin"));
     assert_eq!(app.audit_actions("account.suspend").await.len(), 1);
+    two_admins_demoting_each_other_leave_one(&app).await;
     drop(app);
     drop(db);
 }

@@ -8,8 +8,8 @@
 //! is 409 `self_change`. Another organisation's account is 403 `forbidden`; an admin cannot lift an operator's
 //! suspension (409 `suspended_by_operator`). A repeat (suspending a suspended account, giving the
 //! role it has) answers 200 with `"changed": false` and writes nothing. Each change is one
-//! transaction with its audit row; the rows the rule counts are locked first (PostgreSQL), so two
-//! admins demoting each other at once cannot leave the organisation without one.
+//! transaction with its audit row; what the rules count is locked first, so two admins demoting
+//! each other at once cannot leave the organisation without one.
 
 use super::{
     AccountError, Accounts, OrgStatus, Role, audit, policy,
@@ -23,7 +23,7 @@ use axum::{
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr,
-    EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
+    EntityTrait, QueryFilter, TransactionTrait,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -188,26 +188,40 @@ async fn target(
     Ok(target)
 }
 
-/// Locks what the last-operator and last-admin rules count (a no-op on SQLite, which runs one
-/// writer at a time anyway), then re-reads the target inside the transaction.
+/// Locks what the last-operator and last-admin rules count, then re-reads the target inside the
+/// transaction. The locks are no-op updates, the transaction's first statements: PostgreSQL locks
+/// the rows (a concurrent change of the same organisation or of the operators waits until this
+/// one commits), and SQLite takes its one write lock before anything is read (so a concurrent
+/// writer waits instead of failing on a stale snapshot). Always in the same order: the
+/// operators, the organisation, the target.
 async fn lock_and_reload(
     txn: &DatabaseTransaction,
     target: &account::Model,
     operators: bool,
 ) -> Result<account::Model, AccountError> {
-    if let Some(org) = target.organisation_id {
-        organisation::Entity::find_by_id(org)
-            .lock_exclusive()
-            .one(txn)
-            .await?;
-    }
+    use sea_orm::sea_query::Expr;
     if operators {
-        account::Entity::find()
+        account::Entity::update_many()
+            .col_expr(account::Column::Role, Expr::col(account::Column::Role))
             .filter(account::Column::Role.eq(Role::Operator.as_str()))
-            .lock_exclusive()
-            .all(txn)
+            .exec(txn)
             .await?;
     }
+    if let Some(org) = target.organisation_id {
+        organisation::Entity::update_many()
+            .col_expr(
+                organisation::Column::Id,
+                Expr::col(organisation::Column::Id),
+            )
+            .filter(organisation::Column::Id.eq(org))
+            .exec(txn)
+            .await?;
+    }
+    account::Entity::update_many()
+        .col_expr(account::Column::Id, Expr::col(account::Column::Id))
+        .filter(account::Column::Id.eq(target.id))
+        .exec(txn)
+        .await?;
     account::Entity::find_by_id(target.id)
         .one(txn)
         .await?
@@ -366,8 +380,9 @@ async fn reactivate(
         By::OrgAdmin => "POST /api/v1/org/members/{id}/reactivate",
     };
     let c = acting(accounts, session, by, what).await?;
-    let target = target(accounts, &c, by, id, what).await?;
+    let found = target(accounts, &c, by, id, what).await?;
     let txn = accounts.db.begin().await?;
+    let target = lock_and_reload(&txn, &found, false).await?;
     let Some(existing) = suspension(&txn, target.id).await? else {
         return Ok(answer(&target, None, false));
     };
