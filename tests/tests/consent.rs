@@ -9,7 +9,9 @@ use renkei::{
     demo::{self, API_SLUG, Demo, DemoOptions, PROVIDER_ID, REQUESTER_ID},
     keys::NodeKey,
     portal::bundle::NewApplication,
-    storage::entity::{account, audit_log, oidc_code, organisation, portal_node},
+    storage::entity::{
+        account, account_suspension, audit_log, oidc_code, organisation, portal_node,
+    },
     token,
 };
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
@@ -974,6 +976,51 @@ fn the_authorize_endpoint_checks_client_redirect_uri_pkce_and_login() {
                 .await
                 .iter()
                 .any(|a| a.actor == ADMIN_A && a.detail.starts_with("oidc"))
+        );
+        // A suspended account cannot consent, even with the right password.
+        let org = organisation::Entity::find()
+            .filter(organisation::Column::CorporateNumber.eq(CORP_A))
+            .one(&t.demo.portal.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let suspended = account::ActiveModel {
+            id: Default::default(),
+            organisation_id: Set(Some(org.id)),
+            email: Set("suspended-a@consent.test".into()),
+            display_name: Set("suspended".into()),
+            password_hash: Set(renkei::password::hash(PASSWORD)),
+            role: Set("org_member".into()),
+            created_at: Set(renkei::jst::now_rfc3339()),
+        }
+        .insert(&t.demo.portal.db)
+        .await
+        .unwrap();
+        account_suspension::ActiveModel {
+            account_id: Set(suspended.id),
+            suspended_at: Set(renkei::jst::now_rfc3339()),
+            suspended_by: Set("operator@renkei.example".into()),
+            by_role: Set("operator".into()),
+            reason: Set(String::new()),
+        }
+        .insert(&t.demo.portal.db)
+        .await
+        .unwrap();
+        let r = t
+            .post_login(&params, "suspended-a@consent.test", PASSWORD, "approve")
+            .await;
+        assert_eq!(r.status(), 403);
+        assert!(
+            r.text()
+                .await
+                .unwrap()
+                .contains("This account is suspended")
+        );
+        assert!(
+            t.audit("security.login_suspended")
+                .await
+                .iter()
+                .any(|a| a.actor == "suspended-a@consent.test" && a.target == "oidc")
         );
         // Denying sends the user back with access_denied.
         let r = t.post_login(&params, "", "", "deny").await;
