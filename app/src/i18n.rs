@@ -233,6 +233,52 @@ catalogue! {
     PublishSubmit => "配信する", "Publish";
     Published => "お知らせを配信しました。", "The notice is published.";
     Empty => "該当するものはありません。", "Nothing to show.";
+    // accounts admin + logs
+    AccountActions => "操作", "Actions";
+    AccountActive => "利用中", "Active";
+    AccountSuspendedByOperator => "利用停止中（運営事務局）", "Suspended (by the operator)";
+    AccountDeactivatedByAdmin => "無効（組織の管理者）", "Deactivated (by the admin)";
+    ChangeRole => "権限を変更", "Change role";
+    Suspend => "利用停止", "Suspend";
+    Deactivate => "無効にする", "Deactivate";
+    Reactivate => "利用再開", "Reactivate";
+    LogsTitle => "通信ログ", "Exchange log";
+    LogsIntro => "各ノードから収集した最新 {n} 件（新しい順、時刻は JST）。", "The newest {n} records collected from the nodes, newest first, times in JST.";
+    LogsFilterAll => "すべて", "All";
+    LogsFilterOk => "成功のみ", "OK only";
+    LogsFilterErrors => "エラーのみ", "Errors only";
+    LogsRefresh => "更新", "Refresh";
+    LogsRefreshing => "更新中…", "Refreshing…";
+    LogsCount => "{n} 件", "{n} records";
+    LogsCountFiltered => "{n} 件（全 {total} 件中）", "{n} of {total} records";
+    LogsColTime => "時刻 (JST)", "Time (JST)";
+    LogsColNode => "ノード", "Node";
+    LogsColRole => "役割", "Role";
+    LogsColRequestId => "リクエスト ID", "Request id";
+    LogsColParties => "要求者 → 提供者", "Requester → provider";
+    LogsColMethodPath => "メソッド・パス", "Method, path";
+    LogsColStatus => "HTTP ステータス", "HTTP status";
+    LogsColLatency => "所要時間", "Latency";
+    LogsColOutcome => "結果", "Outcome";
+    LogsEmpty => "表示する記録はありません。", "No records to show.";
+    LogsOutcomeOk => "成功", "ok";
+    LogsOutcomeError => "エラー", "error";
+    LogsRoleRequester => "要求側", "requester";
+    LogsRoleProvider => "提供側", "provider";
+    NotFoundTitle => "見つかりません", "Not found";
+    NotFoundHeading => "404 ページが見つかりません", "404 Not found";
+    NotFoundPage => "このページは存在しません。", "This page does not exist.";
+    NotFoundBack => "カタログへ戻る", "Back to the catalogue";
+    LoadFailed => "データを読み込めませんでした", "Could not load the data";
+    RequestFailed => "サーバーとの通信に失敗しました", "The request to the server failed";
+    FooterSource => "出典：国税庁法人番号公表サイト（国税庁）", "Source: National Tax Agency Corporate Number Publication Site (NTA)";
+}
+
+/// `text` with each `{name}` replaced by its value (catalogue texts with numbers in them).
+pub fn fill(text: &str, values: &[(&str, &str)]) -> String {
+    values.iter().fold(text.to_owned(), |acc, (name, value)| {
+        acc.replace(&format!("{{{name}}}"), value)
+    })
 }
 
 #[cfg(test)]
@@ -250,6 +296,22 @@ mod tests {
                 "{key:?} is untranslated"
             );
         }
+    }
+
+    #[test]
+    fn placeholders_are_filled_in_both_languages() {
+        for lang in [Lang::Ja, Lang::En] {
+            let text = fill(
+                M::LogsCountFiltered.text(lang),
+                &[("n", "3"), ("total", "10")],
+            );
+            assert!(!text.contains('{'), "{text}");
+            assert!(text.contains('3') && text.contains("10"), "{text}");
+        }
+        assert_eq!(
+            fill(M::LogsCount.text(Lang::En), &[("n", "2")]),
+            "2 records"
+        );
     }
 
     #[test]

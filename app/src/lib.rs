@@ -149,10 +149,7 @@ pub fn App() -> impl IntoView {
                 <RoleNav />
                 <main class="content">
                     <Routes fallback=|| {
-                        view! {
-                            <NotFound message="このページは存在しません / This page does not exist."
-                                .to_string() />
-                        }
+                        view! { <NotFound message=t(M::NotFoundPage).to_string() /> }
                     }>
                         // `Async`: the server waits for the data before sending the page, so the
                         // HTML carries the content itself and a missing API can answer 404.
@@ -184,10 +181,7 @@ pub fn App() -> impl IntoView {
                     </Routes>
                 </main>
                 <footer class="site-footer">
-                    <p>"出典：国税庁法人番号公表サイト（国税庁）"</p>
-                    <p class="en">
-                        "Source: National Tax Agency Corporate Number Publication Site (NTA)"
-                    </p>
+                    <p>{t(M::FooterSource)}</p>
                 </footer>
             </div>
         </Router>

@@ -19,13 +19,14 @@ pub use logs::LogsPage;
 pub use operator::{AccountsPage, AuditPage, MembersPage, OutboxPage, PublishPage, ReviewPage};
 
 use crate::api::UiError;
+use crate::i18n::{M, t, use_lang};
 use leptos::prelude::*;
 
 /// Shown while a page's data is on its way (only during client-side navigation: the server
 /// renders pages with their data).
 #[component]
 pub fn Loading() -> impl IntoView {
-    view! { <p class="loading" aria-live="polite">"読み込み中… / Loading…"</p> }
+    view! { <p class="loading" aria-live="polite">{t(M::Loading)}</p> }
 }
 
 /// A readable error in place of the page's content (a 500 when the server renders it).
@@ -35,9 +36,14 @@ pub fn ErrorNotice(error: UiError) -> impl IntoView {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(http::StatusCode::INTERNAL_SERVER_ERROR);
     }
+    let text = match &error {
+        UiError::NotFound(message) => use_lang().pick(message).to_owned(),
+        UiError::Data(detail) => format!("{}: {detail}", t(M::LoadFailed)),
+        UiError::Transport(detail) => format!("{}: {detail}", t(M::RequestFailed)),
+    };
     view! {
         <div class="notice notice-error" role="alert" data-testid="error">
-            <p>{error.to_string()}</p>
+            <p>{text}</p>
         </div>
     }
 }
@@ -50,20 +56,22 @@ pub fn PageTitle(#[prop(into)] text: String) -> impl IntoView {
     view! { <leptos_meta::Title text=title /> }
 }
 
-/// The 404 page; on the server it also sets the response status.
+/// The 404 page; on the server it also sets the response status. `message` may be the API's
+/// bilingual `日本語 / English` text: the page shows the part in its language.
 #[component]
 pub fn NotFound(message: String) -> impl IntoView {
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(http::StatusCode::NOT_FOUND);
     }
+    let message = use_lang().pick(&message).to_owned();
     view! {
-        <PageTitle text="見つかりません / Not found" />
+        <PageTitle text=t(M::NotFoundTitle) />
         <section class="not-found" data-testid="not-found">
-            <h1>"404 見つかりません" <span class="en">"Not found"</span></h1>
-            <p>{message}</p>
+            <h1>{t(M::NotFoundHeading)}</h1>
+            <p data-testid="not-found-message">{message}</p>
             <p>
-                <a href="/catalogue">"カタログへ戻る / Back to the catalogue"</a>
+                <a href="/catalogue">{t(M::NotFoundBack)}</a>
             </p>
         </section>
     }

@@ -16,6 +16,12 @@ pub struct AccountView {
     pub role: String,
     pub organisation_id: Option<i64>,
     pub created_at: String,
+    /// When it was suspended or deactivated; `None` while active.
+    #[serde(default)]
+    pub suspended_at: Option<String>,
+    /// `operator` or `org_admin`: who suspended it.
+    #[serde(default)]
+    pub suspended_by: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]

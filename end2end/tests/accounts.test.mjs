@@ -4,7 +4,9 @@
 //   2. the applicant changes their email: the old address logs in until the mailed link is
 //      opened, then only the new one does;
 //   3. every page at phone width (375 px): no horizontal scrolling, banner shown;
-//   4. the language switch (日本語 / English) keeps the page and is remembered.
+//   4. the language switch (日本語 / English) keeps the page and is remembered;
+//   5. the operator suspends an account on the accounts page: its open session ends and its
+//      login is refused with the message, until it is reactivated.
 // Run by scripts/e2e.sh (which starts the demo with RENKEI_ENVIRONMENT=外部接続環境).
 
 import { test, before, after } from 'node:test';
@@ -460,6 +462,94 @@ test('repeated wrong passwords end in the throttling message on the form', async
   assert.ok(codes.slice(0, -1).every((c) => c === 'invalid_credentials'), `codes: ${codes}`);
   assert.match(await page.getByTestId('form-error').innerText(), /ログインの失敗が多すぎます。\d+ 分後に再度お試しください/);
   await context.close();
+});
+
+/** `fetch` from the page, with its session cookie and CSRF token: set-up steps a journey does not test. */
+async function api(page, method, path, body) {
+  return page.evaluate(
+    async ({ method, path, body }) => {
+      const session = await (await fetch('/api/v1/session')).json();
+      const response = await fetch(path, {
+        method,
+        headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrf_token },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: response.status, body: await response.json().catch(() => null) };
+    },
+    { method, path, body },
+  );
+}
+
+test('an operator suspends an account in the browser: its session ends and its login is refused', async (t) => {
+  const operator = operatorLogin();
+  const { context: opCtx, page: op } = await person();
+  const { context: userCtx, page } = await person();
+  const who = {
+    email: `suspended-${stamp}@example.jp`,
+    number: corporateNumber(String(Number(stamp.slice(-12)) + 7).slice(-12).padStart(12, '0')),
+    password: 'Teishi-Sareru-2026',
+  };
+  // Set-up through the API: an approved organisation whose admin is logged in.
+  await open(page, '/');
+  const signup = await api(page, 'POST', '/api/v1/signup', {
+    organisation_name: `停止テスト株式会社 ${stamp}`,
+    corporate_number: who.number,
+    contact_name: '停止 太郎',
+    email: who.email,
+    password: who.password,
+  });
+  assert.equal(signup.status, 201, JSON.stringify(signup.body));
+  await loginOk(op, operator.email, operator.password);
+  const approval = await api(op, 'POST', `/api/v1/operator/organisations/${signup.body.organisation.id}/approve`, {});
+  assert.equal(approval.status, 200, JSON.stringify(approval.body));
+  await loginOk(page, who.email, who.password);
+
+  const row = () => op.locator(`[data-testid="account-row"][data-email="${who.email}"]`);
+
+  await t.test('the operator presses 利用停止 on the account’s row', async () => {
+    await open(op, '/operator/accounts');
+    await settled(op);
+    await row().waitFor({ timeout: 10_000 });
+    assert.equal(await row().getAttribute('data-status'), 'active');
+    assert.match(await row().getByTestId('account-status').innerText(), /利用中/);
+    // No buttons on one's own row.
+    const own = op.locator(`[data-testid="account-row"][data-email="${operator.email}"]`);
+    assert.equal(await own.getByTestId('suspend').count(), 0);
+    await row().getByTestId('suspend').click();
+    await op
+      .locator(`[data-testid="account-row"][data-email="${who.email}"][data-status="suspended"]`)
+      .waitFor({ timeout: 10_000 });
+    await settled(op);
+    assert.match(await row().getByTestId('account-status').innerText(), /利用停止中（運営事務局）.*JST/);
+    assert.equal(await row().getByTestId('reactivate').count(), 1);
+    await op.screenshot({ path: join(resultsDir, 'account-suspended.png'), fullPage: true });
+  });
+
+  await t.test('the open session is over and the login is refused with the reason', async () => {
+    await open(page, '/account');
+    await settled(page);
+    await page.getByTestId('need-login').waitFor({ timeout: 10_000 });
+    const text = await loginRefused(page, who.email, who.password, 'account_suspended');
+    assert.equal(text, 'このアカウントは利用停止中です。運営事務局または組織の管理者にお問い合わせください');
+    await page.screenshot({ path: join(resultsDir, 'login-suspended.png'), fullPage: true });
+  });
+
+  await t.test('the audit log names the operator; reactivated, the account logs in again', async () => {
+    await open(op, '/operator/audit');
+    await settled(op);
+    const entry = op.locator('[data-testid="audit-row"][data-action="account.suspend"]', { hasText: who.email });
+    assert.match(await entry.first().innerText(), new RegExp(operator.email.replace(/\./g, '\\.')));
+    await open(op, '/operator/accounts');
+    await settled(op);
+    await row().getByTestId('reactivate').click();
+    await op
+      .locator(`[data-testid="account-row"][data-email="${who.email}"][data-status="active"]`)
+      .waitFor({ timeout: 10_000 });
+    await loginOk(page, who.email, who.password);
+  });
+
+  await userCtx.close();
+  await opCtx.close();
 });
 
 test('the language switch shows the same page in English and remembers it', async () => {

@@ -3,6 +3,7 @@
 //! Everything here answers JSON under `/api/v1/…` (see [`router`]); errors go through
 //! [`AccountError`], which is the one place that maps them to HTTP status and error code.
 
+pub mod admin;
 pub mod audit;
 pub mod gate;
 pub mod mail;
@@ -211,6 +212,13 @@ pub enum AccountError {
     AlreadyReviewed,
     #[error("link token: {0:?}")]
     Token(TokenProblem),
+    /// The account is suspended (by an operator) or deactivated (by its organisation's admin).
+    #[error("account suspended")]
+    Suspended,
+    /// An account change that would break a rule (the last operator or admin, one's own
+    /// account); `code` names the rule, the message explains it.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
     #[error("unexpected: {0}")]
     Unexpected(String),
 }
@@ -307,6 +315,12 @@ impl AccountError {
                 };
                 (S::BAD_REQUEST, code, text.into())
             }
+            AccountError::Suspended => (
+                S::FORBIDDEN,
+                "account_suspended",
+                "このアカウントは利用停止中です。運営事務局または組織の管理者にお問い合わせください / This account is suspended: contact the operator or your organisation's admin.".into(),
+            ),
+            AccountError::Conflict { code, message } => (S::CONFLICT, code, message.clone()),
             AccountError::Unexpected(detail) => return ApiError::internal(detail),
         };
         ApiError::new(status, code, message)

@@ -41,9 +41,15 @@ impl TestApp {
 
     async fn with(accounts: AccountsConfig) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
+        let url = storage::sqlite_url(&dir.path().join("portal.db"));
+        TestApp::on(url, dir, accounts).await
+    }
+
+    /// A portal on the database at `database_url` (SQLite or PostgreSQL).
+    async fn on(database_url: String, dir: tempfile::TempDir, accounts: AccountsConfig) -> TestApp {
         let state = PortalState::open(PortalConfig {
             listen: "127.0.0.1:0".into(),
-            database_url: storage::sqlite_url(&dir.path().join("portal.db")),
+            database_url,
             key_file: dir.path().join("portal.key.pem"),
             site_root: dir.path().join("site"),
             bundle_lifetime_secs: portal::DEFAULT_BUNDLE_LIFETIME_SECS,
@@ -1265,4 +1271,533 @@ async fn the_optional_basic_gate_fences_the_site_but_not_node_ingest() {
         get("/healthcheck", None).await.unwrap().status(),
         StatusCode::OK
     );
+}
+
+// ---- account administration ---------------------------------------------------------------------
+
+const MEMBER_PW: &str = "Member-passw0rd";
+
+impl TestApp {
+    async fn account_id(&self, email: &str) -> i64 {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        account::Entity::find()
+            .filter(account::Column::Email.eq(email))
+            .one(&self.state.db)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no account {email}"))
+            .id
+    }
+
+    async fn role_of(&self, id: i64) -> String {
+        account::Entity::find_by_id(id)
+            .one(&self.state.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .role
+    }
+}
+
+#[tokio::test]
+async fn a_suspended_account_cannot_log_in_and_its_sessions_end_until_reactivated() {
+    let app = TestApp::start().await;
+    let org = app
+        .approved_org("提供者株式会社", "000000000009", "admin-a@example.jp")
+        .await;
+    let member = app
+        .insert_account(Some(org), "member-a@example.jp", MEMBER_PW, "org_member")
+        .await;
+    let old_session = app.browser();
+    old_session.login_ok("member-a@example.jp", MEMBER_PW).await;
+    let op = app.operator().await;
+
+    let path = format!("/api/v1/operator/accounts/{member}/suspend");
+    let (status, body) = op.post(&path, json!({ "reason": "不正利用の疑い" })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["changed"], true);
+    assert_eq!(body["account"]["suspended_by"], "operator");
+    assert!(
+        body["account"]["suspended_at"]
+            .as_str()
+            .unwrap()
+            .ends_with("+09:00")
+    );
+    // Asking again changes nothing and writes nothing.
+    let (status, body) = op.post(&path, json!({})).await;
+    assert_eq!((status, &body["changed"]), (StatusCode::OK, &json!(false)));
+
+    // The session opened before the suspension ends at its next request.
+    let (status, body) = old_session.get("/api/v1/me").await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "account_suspended")
+    );
+    let (status, body) = old_session.get("/api/v1/org/members").await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "unauthenticated")
+    );
+    // A new login is refused with the reason, even with the right password.
+    let (status, body) = app.browser().login("member-a@example.jp", MEMBER_PW).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "account_suspended")
+    );
+    assert_eq!(
+        body["error"]["message"],
+        "このアカウントは利用停止中です。運営事務局または組織の管理者にお問い合わせください / This account is suspended: contact the operator or your organisation's admin."
+    );
+    // A wrong password still says only that.
+    let (status, body) = app
+        .browser()
+        .login("member-a@example.jp", "Wrong-passw0rd")
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "invalid_credentials")
+    );
+
+    // Both lists show it.
+    let (_, body) = op.get("/api/v1/operator/accounts").await;
+    let row = body["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == member)
+        .unwrap()
+        .clone();
+    assert_eq!(row["suspended_by"], "operator");
+    let admin = app.browser();
+    admin.login_ok("admin-a@example.jp", STRONG_PW).await;
+    let (_, body) = admin.get("/api/v1/org/members").await;
+    assert_eq!(body["members"][1]["suspended_by"], "operator");
+    assert_eq!(body["members"][0]["suspended_at"], Value::Null);
+
+    // The organisation's admin cannot lift the operator's suspension.
+    let (status, body) = admin
+        .post(
+            &format!("/api/v1/org/members/{member}/reactivate"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "suspended_by_operator")
+    );
+
+    let (status, body) = op
+        .post(
+            &format!("/api/v1/operator/accounts/{member}/reactivate"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["account"]["suspended_at"], Value::Null);
+    app.browser()
+        .login_ok("member-a@example.jp", MEMBER_PW)
+        .await;
+
+    let suspended = app.audit_actions("account.suspend").await;
+    assert_eq!(suspended.len(), 1, "the repeat wrote nothing");
+    assert_eq!(
+        (
+            suspended[0].actor.as_str(),
+            suspended[0].target.clone(),
+            suspended[0].detail.as_str()
+        ),
+        (
+            OPERATOR,
+            format!("account:{member}"),
+            "member-a@example.jp: 不正利用の疑い"
+        )
+    );
+    assert!(suspended[0].time.ends_with("+09:00"), "JST");
+    let reactivated = app.audit_actions("account.reactivate").await;
+    assert_eq!(
+        (reactivated.len(), reactivated[0].actor.as_str()),
+        (1, OPERATOR)
+    );
+    assert_eq!(app.audit_actions("security.login_suspended").await.len(), 1);
+    assert_eq!(
+        app.audit_actions("security.session_suspended").await.len(),
+        1
+    );
+
+    // An organisation's admin deactivates and reactivates their own member.
+    let (status, body) = admin
+        .post(
+            &format!("/api/v1/org/members/{member}/deactivate"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["account"]["suspended_by"], "org_admin");
+    assert_eq!(
+        code(
+            &app.browser()
+                .login("member-a@example.jp", MEMBER_PW)
+                .await
+                .1
+        ),
+        "account_suspended"
+    );
+    let (status, _) = admin
+        .post(
+            &format!("/api/v1/org/members/{member}/reactivate"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    app.browser()
+        .login_ok("member-a@example.jp", MEMBER_PW)
+        .await;
+    let actions: Vec<String> = app
+        .audit()
+        .await
+        .into_iter()
+        .filter(|a| a.action.starts_with("member."))
+        .map(|a| format!("{} {}", a.actor, a.action))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "admin-a@example.jp member.deactivate",
+            "admin-a@example.jp member.reactivate"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn roles_change_but_never_the_last_operator_or_admin_nor_ones_own() {
+    let app = TestApp::start().await;
+    let org = app
+        .approved_org("提供者株式会社", "000000000009", "admin-a@example.jp")
+        .await;
+    let admin_id = app.account_id("admin-a@example.jp").await;
+    let member = app
+        .insert_account(Some(org), "member-a@example.jp", MEMBER_PW, "org_member")
+        .await;
+    let operator_id = app.account_id(OPERATOR).await;
+    let op = app.operator().await;
+    let admin = app.browser();
+    admin.login_ok("admin-a@example.jp", STRONG_PW).await;
+    let member_session = app.browser();
+    member_session
+        .login_ok("member-a@example.jp", MEMBER_PW)
+        .await;
+
+    // The only operator can neither demote nor suspend themselves: the last operator.
+    let (status, body) = op
+        .post(
+            &format!("/api/v1/operator/accounts/{operator_id}/role"),
+            json!({ "role": "org_member", "organisation_id": org }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "last_operator")
+    );
+    let (status, body) = op
+        .post(
+            &format!("/api/v1/operator/accounts/{operator_id}/suspend"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "last_operator")
+    );
+    // With a second operator, it is still their own account.
+    let second = app
+        .insert_account(None, "op2@renkei.test", OPERATOR_PW, "operator")
+        .await;
+    let (status, body) = op
+        .post(
+            &format!("/api/v1/operator/accounts/{operator_id}/suspend"),
+            json!({}),
+        )
+        .await;
+    assert_eq!((status, code(&body)), (StatusCode::CONFLICT, "self_change"));
+    // The second operator becomes an admin of the organisation: it must name one.
+    let (status, body) = op
+        .post(
+            &format!("/api/v1/operator/accounts/{second}/role"),
+            json!({ "role": "org_admin" }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "missing_field")
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("organisation_id: ")
+    );
+    let (status, body) = op
+        .post(
+            &format!("/api/v1/operator/accounts/{member}/role"),
+            json!({ "role": "boss" }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_role")
+    );
+
+    // The organisation's only admin: demoting them is refused, whoever asks.
+    let (status, body) = op
+        .post(
+            &format!("/api/v1/operator/accounts/{admin_id}/role"),
+            json!({ "role": "org_member" }),
+        )
+        .await;
+    assert_eq!((status, code(&body)), (StatusCode::CONFLICT, "last_admin"));
+    for action in ["role", "deactivate"] {
+        let (status, body) = admin
+            .post(
+                &format!("/api/v1/org/members/{admin_id}/{action}"),
+                json!({ "role": "org_member" }),
+            )
+            .await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::CONFLICT, "last_admin"),
+            "{action}"
+        );
+    }
+    assert_eq!(app.role_of(admin_id).await, "org_admin");
+
+    // The operator makes the member an admin: their open session sees it at once.
+    let (status, body) = op
+        .post(
+            &format!("/api/v1/operator/accounts/{member}/role"),
+            json!({ "role": "org_admin" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (&body["account"]["role"], &body["changed"]),
+        (&json!("org_admin"), &json!(true))
+    );
+    assert_eq!(
+        member_session.get("/api/v1/me").await.1["account"]["role"],
+        "org_admin"
+    );
+    // Now there are two admins: still not one's own role, but the other's.
+    let (status, body) = admin
+        .post(
+            &format!("/api/v1/org/members/{admin_id}/role"),
+            json!({ "role": "org_member" }),
+        )
+        .await;
+    assert_eq!((status, code(&body)), (StatusCode::CONFLICT, "self_change"));
+    let (status, body) = admin
+        .post(
+            &format!("/api/v1/org/members/{member}/role"),
+            json!({ "role": "operator" }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_role")
+    );
+    let (status, body) = admin
+        .post(
+            &format!("/api/v1/org/members/{member}/role"),
+            json!({ "role": "org_member" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(app.role_of(member).await, "org_member");
+    let (status, body) = admin
+        .post(
+            &format!("/api/v1/org/members/{member}/role"),
+            json!({ "role": "org_member" }),
+        )
+        .await;
+    assert_eq!((status, &body["changed"]), (StatusCode::OK, &json!(false)));
+    let (_, body) = member_session.get("/api/v1/operator/accounts").await;
+    assert_eq!(code(&body), "forbidden");
+
+    let changes: Vec<(String, String, String)> = app
+        .audit()
+        .await
+        .into_iter()
+        .filter(|a| a.action.ends_with(".role_change"))
+        .map(|a| (a.actor, a.action, a.detail))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            (
+                OPERATOR.to_owned(),
+                "account.role_change".to_owned(),
+                "member-a@example.jp: org_member → org_admin".to_owned()
+            ),
+            (
+                "admin-a@example.jp".to_owned(),
+                "member.role_change".to_owned(),
+                "member-a@example.jp: org_admin → org_member".to_owned()
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_organisation_cannot_manage_another_ones_accounts_nor_reach_operator_endpoints() {
+    let app = TestApp::start().await;
+    let org_a = app
+        .approved_org("提供者株式会社", "000000000009", "admin-a@example.jp")
+        .await;
+    app.approved_org("要求者株式会社", "000000000010", "admin-b@example.jp")
+        .await;
+    let admin_b = app.account_id("admin-b@example.jp").await;
+    let member_a = app
+        .insert_account(Some(org_a), "member-a@example.jp", MEMBER_PW, "org_member")
+        .await;
+    let operator_id = app.account_id(OPERATOR).await;
+    let admin = app.browser();
+    admin.login_ok("admin-a@example.jp", STRONG_PW).await;
+    let member = app.browser();
+    member.login_ok("member-a@example.jp", MEMBER_PW).await;
+    let before = app.audit_actions("security.forbidden").await.len();
+
+    for action in ["role", "deactivate", "reactivate"] {
+        let path = format!("/api/v1/org/members/{admin_b}/{action}");
+        let (status, body) = admin.post(&path, json!({ "role": "org_member" })).await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::FORBIDDEN, "forbidden"),
+            "{path}"
+        );
+        // A member is no admin, even in their own organisation.
+        let path = format!("/api/v1/org/members/{member_a}/{action}");
+        let (status, body) = member.post(&path, json!({ "role": "org_admin" })).await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::FORBIDDEN, "forbidden"),
+            "{path}"
+        );
+    }
+    for action in ["role", "suspend", "reactivate"] {
+        for target in [admin_b, member_a, operator_id] {
+            let path = format!("/api/v1/operator/accounts/{target}/{action}");
+            for who in [&admin, &member] {
+                let (status, body) = who.post(&path, json!({ "role": "operator" })).await;
+                assert_eq!(
+                    (status, code(&body)),
+                    (StatusCode::FORBIDDEN, "forbidden"),
+                    "{path}"
+                );
+            }
+            let (status, body) = app.browser().post(&path, json!({})).await;
+            assert_eq!(
+                (status, code(&body)),
+                (StatusCode::UNAUTHORIZED, "unauthenticated"),
+                "{path}"
+            );
+        }
+    }
+    let refused = app.audit_actions("security.forbidden").await;
+    assert_eq!(refused.len() - before, 6 + 18);
+    assert!(refused.iter().any(|r| r.actor == "admin-a@example.jp"
+        && r.detail == format!("account:{admin_b} belongs to another organisation")));
+    assert_eq!(app.role_of(admin_b).await, "org_admin");
+    assert_eq!(app.role_of(operator_id).await, "operator");
+    assert!(
+        app.audit()
+            .await
+            .iter()
+            .all(|a| !a.action.starts_with("account.") && !a.action.starts_with("member.")),
+        "nothing changed"
+    );
+
+    // Without the CSRF token nothing happens; an unknown account is 404.
+    let op = app.operator().await;
+    let (status, body) = op
+        .post_raw(
+            &format!("/api/v1/operator/accounts/{member_a}/suspend"),
+            |r| r.json(&json!({})),
+        )
+        .await;
+    assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "csrf"));
+    let (status, body) = op
+        .post("/api/v1/operator/accounts/99999/suspend", json!({}))
+        .await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"));
+    let (status, body) = admin
+        .post("/api/v1/org/members/99999/deactivate", json!({}))
+        .await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"));
+    let (status, _) = member.get("/api/v1/me").await;
+    assert_eq!(status, StatusCode::OK, "the member was never suspended");
+}
+
+/// The account-administration table and rules on PostgreSQL too (skipped without
+/// `RENKEI_TEST_POSTGRES_URL`, as the storage tests are): suspension ends a session and refuses a
+/// login, and an organisation keeps an admin.
+#[tokio::test]
+async fn account_administration_works_on_postgres() {
+    let Some(db) = storage::scratch::ScratchDatabase::postgres().await else {
+        return;
+    };
+    let app = TestApp::on(
+        db.url.clone(),
+        tempfile::tempdir().expect("temp dir"),
+        AccountsConfig::default(),
+    )
+    .await;
+    let org = app
+        .approved_org("提供者株式会社", "000000000009", "admin-a@example.jp")
+        .await;
+    let admin_id = app.account_id("admin-a@example.jp").await;
+    let member = app
+        .insert_account(Some(org), "member-a@example.jp", MEMBER_PW, "org_member")
+        .await;
+    let session = app.browser();
+    session.login_ok("member-a@example.jp", MEMBER_PW).await;
+    let op = app.operator().await;
+    let (status, body) = op
+        .post(
+            &format!("/api/v1/operator/accounts/{member}/suspend"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        code(&session.get("/api/v1/me").await.1),
+        "account_suspended"
+    );
+    assert_eq!(
+        code(
+            &app.browser()
+                .login("member-a@example.jp", MEMBER_PW)
+                .await
+                .1
+        ),
+        "account_suspended"
+    );
+    let (status, _) = op
+        .post(
+            &format!("/api/v1/operator/accounts/{member}/reactivate"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    app.browser()
+        .login_ok("member-a@example.jp", MEMBER_PW)
+        .await;
+    let (status, body) = op
+        .post(
+            &format!("/api/v1/operator/accounts/{admin_id}/role"),
+            json!({ "role": "org_member" }),
+        )
+        .await;
+    assert_eq!((status, code(&body)), (StatusCode::CONFLICT, "last_admin"));
+    assert_eq!(app.audit_actions("account.suspend").await.len(), 1);
+    drop(app);
+    drop(db);
 }

@@ -291,9 +291,29 @@ fn unknown_api_and_unknown_page_answer_404_with_a_clear_message() {
         assert_eq!(status, StatusCode::NOT_FOUND);
         position(
             &html,
-            "このページは存在しません / This page does not exist.",
+            "<p data-testid=\"not-found-message\">このページは存在しません。</p>",
         );
+        position(&html, "<h1>404 ページが見つかりません</h1>");
         position(&html, "出典：国税庁法人番号公表サイト（国税庁）");
+
+        // In English, the whole page is English, the API's message too.
+        let (status, _, html) = ui.get("/no/such/page?lang=en").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        position(&html, "<h1>404 Not found</h1>");
+        position(&html, "This page does not exist.");
+        position(&html, "Back to the catalogue");
+        position(
+            &html,
+            "Source: National Tax Agency Corporate Number Publication Site (NTA)",
+        );
+        assert!(!html.contains("このページは存在しません"), "{html}");
+        let (status, _, html) = ui.get("/apis/no-such-api?lang=en").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        // The page shows the English half; the Japanese one travels only in the hydration data.
+        position(
+            &html,
+            "<p data-testid=\"not-found-message\">No API with the slug \"no-such-api\" exists.</p>",
+        );
     });
 }
 
@@ -305,14 +325,16 @@ fn exchange_log_lists_records_newest_first() {
         assert_eq!(status, StatusCode::OK);
         assert_eq!(html.matches("data-testid=\"log-row\"").count(), 2);
         for needle in [
-            "2 件 / 2 records",
+            "<title>通信ログ — renkei</title>",
+            ">2 件</p>",
             "2025-06-01 10:20:31",
             "demo-requester → demo-provider",
             "<code class=\"path\">GET /v1/corporations/1010001072706</code>",
             "12.3 ms",
-            "エラー / not_found",
-            "成功 / ok",
-            "要求側 / requester",
+            ">エラー: not_found</td>",
+            ">成功</td>",
+            "<td>要求側</td>",
+            "<th>時刻 (JST)</th>",
             "data-testid=\"log-refresh\"",
             "data-testid=\"log-status-filter\"",
         ] {
@@ -322,6 +344,27 @@ fn exchange_log_lists_records_newest_first() {
             position(&html, "data-request-id=\"req-newer\"")
                 < position(&html, "data-request-id=\"req-older\"")
         );
+
+        // The same page in English has no Japanese of its own (node names are data).
+        let (status, _, html) = ui.get("/logs?lang=en").await;
+        assert_eq!(status, StatusCode::OK);
+        for needle in [
+            "<title>Exchange log — renkei</title>",
+            "<h1>Exchange log</h1>",
+            "The newest 200 records collected from the nodes",
+            ">2 records</p>",
+            "<th>Time (JST)</th>",
+            ">error: not_found</td>",
+            ">ok</td>",
+            "<td>requester</td>",
+            ">Refresh</button>",
+            ">Errors only</option>",
+        ] {
+            position(&html, needle);
+        }
+        for japanese in ["件", "成功", "エラー", "要求側", "通信ログ", "出典"] {
+            assert!(!html.contains(japanese), "{japanese} in the English page");
+        }
     });
 }
 
@@ -336,10 +379,7 @@ fn data_source_errors_are_shown_not_panicked() {
         for path in ["/catalogue", "/apis/nta-corporations", "/logs"] {
             let (status, _, html) = ui.get(path).await;
             assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{path}");
-            position(
-                &html,
-                "データを読み込めませんでした / Could not load the data: database is locked",
-            );
+            position(&html, "データを読み込めませんでした: database is locked");
         }
     });
 }

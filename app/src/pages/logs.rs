@@ -2,6 +2,7 @@
 
 use super::{ErrorNotice, Loading, PageTitle};
 use crate::api::{LOG_LIMIT, recent_exchanges};
+use crate::i18n::{M, fill, t};
 use crate::model::ExchangeView;
 use leptos::either::Either;
 use leptos::prelude::*;
@@ -39,17 +40,13 @@ pub fn LogsPage() -> impl IntoView {
     let (refreshing, set_refreshing) = signal(false);
 
     view! {
-        <PageTitle text="通信ログ / Exchange log" />
-        <section class="logs">
-            <h1>"通信ログ" <span class="en">"Exchange log"</span></h1>
-            <p class="hint">
-                {format!(
-                    "各ノードから収集した最新 {LOG_LIMIT} 件（新しい順、時刻は JST）/ The newest {LOG_LIMIT} records collected from the nodes, newest first, times in JST.",
-                )}
-            </p>
+        <PageTitle text=t(M::LogsTitle) />
+        <section class="logs" data-testid="logs-page">
+            <h1>{t(M::LogsTitle)}</h1>
+            <p class="hint">{fill(t(M::LogsIntro), &[("n", &LOG_LIMIT.to_string())])}</p>
             <div class="toolbar">
                 <label>
-                    <span>"状態 / Status"</span>
+                    <span>{t(M::Status)}</span>
                     <select
                         data-testid="log-status-filter"
                         on:change=move |ev| {
@@ -57,10 +54,10 @@ pub fn LogsPage() -> impl IntoView {
                         }
                     >
                         <option value="all" selected>
-                            "すべて / All"
+                            {t(M::LogsFilterAll)}
                         </option>
-                        <option value="ok">"成功 / OK"</option>
-                        <option value="errors">"エラー / Errors"</option>
+                        <option value="ok">{t(M::LogsFilterOk)}</option>
+                        <option value="errors">{t(M::LogsFilterErrors)}</option>
                     </select>
                 </label>
                 <button
@@ -70,7 +67,9 @@ pub fn LogsPage() -> impl IntoView {
                     prop:disabled=refreshing
                     on:click=move |_| logs.refetch()
                 >
-                    {move || if refreshing.get() { "更新中… / Refreshing…" } else { "更新 / Refresh" }}
+                    {move || {
+                        if refreshing.get() { t(M::LogsRefreshing) } else { t(M::LogsRefresh) }
+                    }}
                 </button>
             </div>
             <Transition fallback=Loading set_pending=set_refreshing>
@@ -88,6 +87,7 @@ pub fn LogsPage() -> impl IntoView {
 #[component]
 fn LogTable(records: Vec<ExchangeView>, status: ReadSignal<StatusFilter>) -> impl IntoView {
     let total = records.len();
+    let (count_text, filtered_text) = (t(M::LogsCount), t(M::LogsCountFiltered));
     let records = StoredValue::new(records);
     let shown = Memo::new(move |_| {
         let filter = status.get();
@@ -99,14 +99,16 @@ fn LogTable(records: Vec<ExchangeView>, status: ReadSignal<StatusFilter>) -> imp
         })
     });
 
+    let empty_text = t(M::LogsEmpty);
     view! {
         <p class="count" data-testid="log-count" aria-live="polite">
             {move || {
                 let n = shown.read().len();
-                if n == total {
-                    format!("{n} 件 / {n} records")
+                let (n, all) = (n.to_string(), total.to_string());
+                if n == all {
+                    fill(count_text, &[("n", &n)])
                 } else {
-                    format!("{n} 件 / {n} records（全 {total} 件中 / of {total}）")
+                    fill(filtered_text, &[("n", &n), ("total", &all)])
                 }
             }}
         </p>
@@ -114,15 +116,15 @@ fn LogTable(records: Vec<ExchangeView>, status: ReadSignal<StatusFilter>) -> imp
             <table class="log-table">
                 <thead>
                     <tr>
-                        <th>"時刻 (JST) / Time"</th>
-                        <th>"ノード / Node"</th>
-                        <th>"役割 / Role"</th>
-                        <th>"リクエスト ID / Request id"</th>
-                        <th>"要求者 → 提供者 / Requester → Provider"</th>
-                        <th>"メソッド・パス / Method, path"</th>
-                        <th>"状態 / Status"</th>
-                        <th>"所要 / Latency"</th>
-                        <th>"結果 / Outcome"</th>
+                        <th>{t(M::LogsColTime)}</th>
+                        <th>{t(M::LogsColNode)}</th>
+                        <th>{t(M::LogsColRole)}</th>
+                        <th>{t(M::LogsColRequestId)}</th>
+                        <th>{t(M::LogsColParties)}</th>
+                        <th>{t(M::LogsColMethodPath)}</th>
+                        <th>{t(M::LogsColStatus)}</th>
+                        <th>{t(M::LogsColLatency)}</th>
+                        <th>{t(M::LogsColOutcome)}</th>
                     </tr>
                 </thead>
                 <tbody>
@@ -141,7 +143,7 @@ fn LogTable(records: Vec<ExchangeView>, status: ReadSignal<StatusFilter>) -> imp
                 .read()
                 .is_empty()
                 .then(|| {
-                    view! { <p class="empty">"表示する記録はありません / No records to show."</p> }
+                    view! { <p class="empty">{empty_text}</p> }
                 })
         }}
     }
@@ -151,13 +153,13 @@ fn LogTable(records: Vec<ExchangeView>, status: ReadSignal<StatusFilter>) -> imp
 fn LogRow(record: ExchangeView) -> impl IntoView {
     let ok = record.outcome == "ok";
     let outcome = match (&record.error_code, ok) {
-        (_, true) => "成功 / ok".to_string(),
-        (Some(code), false) => format!("エラー / {code}"),
-        (None, false) => format!("エラー / {}", record.outcome),
+        (_, true) => t(M::LogsOutcomeOk).to_string(),
+        (Some(code), false) => format!("{}: {code}", t(M::LogsOutcomeError)),
+        (None, false) => format!("{}: {}", t(M::LogsOutcomeError), record.outcome),
     };
     let role = match record.role.as_str() {
-        "requester" => "要求側 / requester".to_string(),
-        "provider" => "提供側 / provider".to_string(),
+        "requester" => t(M::LogsRoleRequester).to_string(),
+        "provider" => t(M::LogsRoleProvider).to_string(),
         other => other.to_string(),
     };
     let (request_id, role_value, outcome_value, time) = (

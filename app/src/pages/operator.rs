@@ -202,9 +202,38 @@ pub fn AccountsPage() -> impl IntoView {
     }
 }
 
-/// A table of accounts (the operator's list of all, or an organisation's members).
+/// Who manages the accounts a list shows (and through which API paths), if anyone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Manager {
+    /// The operator: every account, `/api/v1/operator/accounts/{id}/…`.
+    Operator,
+    /// An organisation's admin: its own people, `/api/v1/org/members/{id}/…`.
+    OrgAdmin,
+    /// A member only looks.
+    Nobody,
+}
+
+impl Manager {
+    fn base(self) -> &'static str {
+        match self {
+            Manager::Operator => "/api/v1/operator/accounts",
+            _ => "/api/v1/org/members",
+        }
+    }
+
+    fn suspend_path(self) -> &'static str {
+        match self {
+            Manager::Operator => "suspend",
+            _ => "deactivate",
+        }
+    }
+}
+
+/// A table of accounts (the operator's list of all, or an organisation's members) with the
+/// manager's buttons on every row but their own.
 #[component]
 fn AccountList(path: &'static str) -> impl IntoView {
+    let session = rest::use_session();
     let list = LocalResource::new(move || async move {
         if path.starts_with("/api/v1/org") {
             rest::get::<Members>(path).await.map(|m| m.members)
@@ -215,6 +244,12 @@ fn AccountList(path: &'static str) -> impl IntoView {
     view! {
         <Suspense fallback=super::Loading>
             {move || Suspend::new(async move {
+                let me = super::forms::account_of(&session.await);
+                let (my_id, manager) = match me.as_ref().map(|a| a.role.as_str()) {
+                    Some("operator") => (me.as_ref().map(|a| a.id), Manager::Operator),
+                    Some("org_admin") => (me.as_ref().map(|a| a.id), Manager::OrgAdmin),
+                    _ => (None, Manager::Nobody),
+                };
                 match list.await {
                     Err(failure) => Either::Left(view! { <LoadError failure /> }),
                     Ok(accounts) => {
@@ -226,20 +261,26 @@ fn AccountList(path: &'static str) -> impl IntoView {
                                             <th>{t(M::FieldEmail)}</th>
                                             <th>{t(M::FieldDisplayName)}</th>
                                             <th>{t(M::Role)}</th>
+                                            <th>{t(M::Status)}</th>
                                             <th>{t(M::CreatedAt)}</th>
+                                            {(manager != Manager::Nobody)
+                                                .then(|| view! { <th>{t(M::AccountActions)}</th> })}
                                         </tr>
                                     </thead>
                                     <tbody>
                                         {accounts
                                             .into_iter()
                                             .map(|a| {
+                                                let manage = (manager != Manager::Nobody
+                                                    && Some(a.id) != my_id)
+                                                    .then_some(manager);
                                                 view! {
-                                                    <tr data-testid="account-row" data-email=a.email.clone()>
-                                                        <td data-label=t(M::FieldEmail)>{a.email.clone()}</td>
-                                                        <td data-label=t(M::FieldDisplayName)>{a.display_name}</td>
-                                                        <td data-label=t(M::Role)>{role_label(&a.role)}</td>
-                                                        <td data-label=t(M::CreatedAt)>{jst(&a.created_at)}</td>
-                                                    </tr>
+                                                    <AccountRow
+                                                        account=a
+                                                        manager
+                                                        manage
+                                                        on_done=move || list.refetch()
+                                                    />
                                                 }
                                             })
                                             .collect_view()}
@@ -251,6 +292,139 @@ fn AccountList(path: &'static str) -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// One account: its facts, and (for a manager, not on their own row) role and suspension buttons.
+#[component]
+fn AccountRow(
+    account: rest::AccountView,
+    manager: Manager,
+    manage: Option<Manager>,
+    on_done: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let error = RwSignal::new(None::<Failure>);
+    let busy = RwSignal::new(false);
+    let id = account.id;
+    let suspended = account.suspended_at.is_some();
+    let by_operator = account.suspended_by.as_deref() == Some("operator");
+    let is_operator = account.role == "operator";
+    let role = RwSignal::new(account.role.clone());
+    let act = move |manager: Manager, action: &'static str, body: serde_json::Value| {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let path = format!("{}/{id}/{action}", manager.base());
+            let result = rest::send::<Ignored>("POST", &path, body).await;
+            busy.set(false);
+            match result {
+                Ok(_) => on_done(),
+                Err(f) => error.set(Some(f)),
+            }
+        });
+    };
+    let hydrated = super::forms::use_hydrated();
+    let disabled = move || busy.get() || !hydrated.get();
+    let status = if !suspended {
+        t(M::AccountActive)
+    } else if by_operator {
+        t(M::AccountSuspendedByOperator)
+    } else {
+        t(M::AccountDeactivatedByAdmin)
+    };
+    let controls = manage.map(|m| {
+        // An operator account changes role only through the API (it needs an organisation).
+        let role_control = (!is_operator).then(|| {
+            let current = account.role.clone();
+            view! {
+                <select
+                    aria-label=t(M::FieldRole)
+                    data-testid="role-select"
+                    on:change=move |ev| role.set(event_target_value(&ev))
+                >
+                    <option value="org_member" selected={current == "org_member"}>
+                        {t(M::RoleOrgMember)}
+                    </option>
+                    <option value="org_admin" selected={current == "org_admin"}>
+                        {t(M::RoleOrgAdmin)}
+                    </option>
+                </select>
+                <button
+                    type="button"
+                    class="button button-small"
+                    data-testid="change-role"
+                    disabled=disabled
+                    on:click=move |_| act(m, "role", json!({ "role": role.get_untracked() }))
+                >
+                    {t(M::ChangeRole)}
+                </button>
+            }
+        });
+        let suspend_control = if !suspended {
+            let label = if m == Manager::Operator {
+                M::Suspend
+            } else {
+                M::Deactivate
+            };
+            Some(
+                view! {
+                    <button
+                        type="button"
+                        class="button button-small button-danger"
+                        data-testid="suspend"
+                        disabled=disabled
+                        on:click=move |_| act(m, m.suspend_path(), json!({}))
+                    >
+                        {t(label)}
+                    </button>
+                }
+                .into_any(),
+            )
+        } else if m == Manager::Operator || !by_operator {
+            Some(
+                view! {
+                    <button
+                        type="button"
+                        class="button button-small"
+                        data-testid="reactivate"
+                        disabled=disabled
+                        on:click=move |_| act(m, "reactivate", json!({}))
+                    >
+                        {t(M::Reactivate)}
+                    </button>
+                }
+                .into_any(),
+            )
+        } else {
+            None
+        };
+        view! {
+            <div class="row-manage">
+                <div class="row-actions">{role_control} {suspend_control}</div>
+                <FormError error fields=&[] />
+            </div>
+        }
+    });
+    view! {
+        <tr
+            data-testid="account-row"
+            data-email=account.email.clone()
+            data-status=if suspended { "suspended" } else { "active" }
+        >
+            <td data-label=t(M::FieldEmail)>{account.email.clone()}</td>
+            <td data-label=t(M::FieldDisplayName)>{account.display_name}</td>
+            <td data-label=t(M::Role)>{role_label(&account.role)}</td>
+            <td data-label=t(M::Status) data-testid="account-status">
+                {status}
+                {account.suspended_at.as_deref().map(|at| format!(" ({})", jst(at)))}
+            </td>
+            <td data-label=t(M::CreatedAt)>{jst(&account.created_at)}</td>
+            {(manager != Manager::Nobody)
+                .then(|| view! { <td data-label=t(M::AccountActions)>{controls}</td> })}
+        </tr>
     }
 }
 

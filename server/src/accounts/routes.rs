@@ -10,7 +10,9 @@ use super::{
     tokens::{self, Purpose},
     unix_now,
 };
-use crate::storage::entity::{account, audit_log, mail_outbox, notice, organisation};
+use crate::storage::entity::{
+    account, account_suspension, audit_log, mail_outbox, notice, organisation,
+};
 use axum::{
     Json, Router,
     extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request, State},
@@ -66,6 +68,7 @@ pub fn router(accounts: Arc<Accounts>) -> Router {
         .route("/api/v1/operator/audit", get(list_audit))
         .route("/api/v1/operator/outbox", get(list_outbox))
         .route("/api/v1/operator/notices", post(publish_notice))
+        .merge(super::admin::routes())
         .merge(crate::consent::prior::routes())
         .with_state(accounts.clone());
     with_sessions(routes, accounts)
@@ -134,6 +137,10 @@ pub struct AccountView {
     pub role: String,
     pub organisation_id: Option<i64>,
     pub created_at: String,
+    /// When the account was suspended or deactivated (JST); `null` while it is active.
+    pub suspended_at: Option<String>,
+    /// `operator` or `org_admin`: who suspended it; `null` while it is active.
+    pub suspended_by: Option<String>,
 }
 
 impl From<&account::Model> for AccountView {
@@ -145,7 +152,36 @@ impl From<&account::Model> for AccountView {
             role: a.role.clone(),
             organisation_id: a.organisation_id,
             created_at: a.created_at.clone(),
+            suspended_at: None,
+            suspended_by: None,
         }
+    }
+}
+
+impl AccountView {
+    /// The view with its suspension, if any.
+    pub fn with_suspension(
+        a: &account::Model,
+        suspension: Option<&account_suspension::Model>,
+    ) -> Self {
+        let mut view = AccountView::from(a);
+        if let Some(s) = suspension {
+            view.suspended_at = Some(s.suspended_at.clone());
+            view.suspended_by = Some(s.by_role.clone());
+        }
+        view
+    }
+
+    /// Views of `all`, each with its suspension (one query for the lot).
+    pub async fn list(
+        db: &impl sea_orm::ConnectionTrait,
+        all: &[account::Model],
+    ) -> Result<Vec<AccountView>, AccountError> {
+        let suspended = super::admin::suspensions(db, all.iter().map(|a| a.id)).await?;
+        Ok(all
+            .iter()
+            .map(|a| AccountView::with_suspension(a, suspended.get(&a.id)))
+            .collect())
     }
 }
 
@@ -211,6 +247,22 @@ pub(crate) async fn caller(accounts: &Accounts, session: &Session) -> Result<Cal
         session.flush().await?;
         return Err(AccountError::Unauthenticated);
     };
+    if let Some(suspension) = super::admin::suspension(&accounts.db, account.id).await? {
+        // Suspended since this login began: the session ends here, at its next request.
+        session.flush().await?;
+        audit::security(
+            &accounts.db,
+            &account.email,
+            "security.session_suspended",
+            &format!("account:{}", account.id),
+            &format!(
+                "suspended at {} by {}",
+                suspension.suspended_at, suspension.suspended_by
+            ),
+        )
+        .await;
+        return Err(AccountError::Suspended);
+    }
     let role = Role::parse(&account.role).ok_or_else(|| {
         AccountError::Unexpected(format!(
             "account {} has role {:?}",
@@ -259,7 +311,7 @@ pub(crate) async fn require(
     Err(AccountError::Forbidden)
 }
 
-async fn operator(
+pub(crate) async fn operator(
     accounts: &Accounts,
     session: &Session,
     what: &str,
@@ -339,7 +391,9 @@ async fn session_info(
 ) -> Result<Json<serde_json::Value>, AccountError> {
     let account = match caller(&accounts, &session).await {
         Ok(c) => Some(AccountView::from(&c.account)),
-        Err(AccountError::Unauthenticated | AccountError::SessionExpired) => None,
+        Err(
+            AccountError::Unauthenticated | AccountError::SessionExpired | AccountError::Suspended,
+        ) => None,
         Err(e) => return Err(e),
     };
     let csrf_token = ensure_csrf(&session).await?;
@@ -522,6 +576,17 @@ async fn login(
         return Err(AccountError::InvalidCredentials);
     };
     throttle::clear(db, &account_key).await?;
+    if super::admin::suspension(db, account.id).await?.is_some() {
+        audit::security(
+            db,
+            &email,
+            "security.login_suspended",
+            &format!("account:{}", account.id),
+            "",
+        )
+        .await;
+        return Err(AccountError::Suspended);
+    }
     if account.role != Role::Operator.as_str() {
         let org = match account.organisation_id {
             Some(id) => organisation::Entity::find_by_id(id).one(db).await?,
@@ -874,7 +939,7 @@ async fn list_members(
         .all(&accounts.db)
         .await?;
     Ok(Json(
-        json!({ "members": members.iter().map(AccountView::from).collect::<Vec<_>>() }),
+        json!({ "members": AccountView::list(&accounts.db, &members).await? }),
     ))
 }
 
@@ -1103,7 +1168,7 @@ async fn list_accounts(
         .all(&accounts.db)
         .await?;
     Ok(Json(
-        json!({ "accounts": all.iter().map(AccountView::from).collect::<Vec<_>>() }),
+        json!({ "accounts": AccountView::list(&accounts.db, &all).await? }),
     ))
 }
 

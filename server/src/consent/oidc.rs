@@ -618,6 +618,15 @@ async fn login(
         ));
     };
     throttle::clear(db, &account_key).await.map_err(internal)?;
+    if crate::accounts::admin::suspension(db, account.id)
+        .await
+        .map_err(internal)?
+        .is_some()
+    {
+        audit::security(db, email, "security.login_suspended", "oidc", "").await;
+        let api = crate::accounts::AccountError::Suspended.to_api();
+        return Err((api.status, api.message));
+    }
     let role = Role::parse(&account.role);
     let org = match account.organisation_id {
         Some(id) => organisation::Entity::find_by_id(id)

@@ -1,6 +1,7 @@
 //! Database entities, one module per table.
 
 pub mod account;
+pub mod account_suspension;
 pub mod audit_log;
 pub mod connectbox_upload;
 pub mod corporation_record;

@@ -4,6 +4,7 @@ mod m0002_trust;
 mod m0003_accounts;
 mod m0005_connectbox;
 mod m0006_applications;
+mod m0007_account_admin;
 mod m0007_consent;
 
 use sea_orm_migration::{prelude::*, schema::*};
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_connectbox::Migration),
             Box::new(m0006_applications::Migration),
             Box::new(m0007_consent::Migration),
+            Box::new(m0007_account_admin::Migration),
         ]
     }
 }
