@@ -1,15 +1,9 @@
 //! Server functions the pages call, and the one error type they return.
 
-use crate::model::{ApiDetail, ApiSummary, ExchangeView};
+use crate::model::{ApiDetail, ApiSummary};
 use leptos::prelude::*;
 use leptos::server_fn::codec::JsonEncoding;
 use serde::{Deserialize, Serialize};
-
-/// How many exchange-log records the log page asks for.
-pub const LOG_LIMIT: u64 = 200;
-/// Upper bound on what a caller may ask for, whatever it sends.
-#[cfg(feature = "ssr")]
-const LOG_LIMIT_MAX: u64 = 1000;
 
 /// What can go wrong between a page and the portal's data. The page branches on the variant
 /// (a missing API is a 404 page, the rest an error notice), so it travels typed, as JSON.
@@ -48,15 +42,6 @@ pub async fn get_api_detail(slug: String) -> Result<ApiDetail, UiError> {
         .await
         .map_err(UiError::Data)?
         .ok_or_else(|| UiError::NotFound(not_found_message(&slug)))
-}
-
-/// The newest exchange-log records (at most `limit`, capped at 1000), newest first.
-#[server(prefix = "/ui/fn", endpoint = "recent_exchanges")]
-pub async fn recent_exchanges(limit: u64) -> Result<Vec<ExchangeView>, UiError> {
-    data::source()?
-        .recent_exchanges(limit.clamp(1, LOG_LIMIT_MAX))
-        .await
-        .map_err(UiError::Data)
 }
 
 /// The text of the 404 page for an unknown API slug.

@@ -242,15 +242,37 @@ catalogue! {
     Suspend => "利用停止", "Suspend";
     Deactivate => "無効にする", "Deactivate";
     Reactivate => "利用再開", "Reactivate";
+    // exchange-log search + charts
     LogsTitle => "通信ログ", "Exchange log";
-    LogsIntro => "各ノードから収集した最新 {n} 件（新しい順、時刻は JST）。", "The newest {n} records collected from the nodes, newest first, times in JST.";
+    LogsIntro => "各ノードから収集した通信の記録です。運用者はすべて、組織は自組織のシステムが関わった通信と自法人に関する通信を見られます。時刻は JST です。", "Records of the exchanges collected from the nodes. Operators see all of them; an organisation sees the exchanges its systems took part in and those about itself. Times are JST.";
+    LogsFrom => "開始 (JST)", "From (JST)";
+    LogsTo => "終了 (JST)", "To (JST)";
+    LogsRequester => "要求者 (client id)", "Requester (client id)";
+    LogsProvider => "提供者 (client id)", "Provider (client id)";
+    LogsApi => "API 名", "API";
+    LogsStatusClass => "結果", "Outcome";
+    LogsCorporateNumber => "法人番号", "Corporate number";
+    LogsRequestId => "リクエスト ID", "Request id";
+    LogsAboutUs => "自法人に関する通信のみ", "Only exchanges about us";
+    LogsSearch => "検索", "Search";
+    LogsClear => "条件をクリア", "Clear";
+    LogsCsv => "CSV でダウンロード", "Download CSV";
     LogsFilterAll => "すべて", "All";
-    LogsFilterOk => "成功のみ", "OK only";
-    LogsFilterErrors => "エラーのみ", "Errors only";
+    LogsFilterOk => "成功 (2xx)", "Success (2xx)";
+    LogsFilter4xx => "要求の誤り (4xx)", "Client errors (4xx)";
+    LogsFilter5xx => "サーバーの誤り (5xx)", "Server errors (5xx)";
+    LogsFilterErrors => "エラーすべて", "All errors";
     LogsRefresh => "更新", "Refresh";
-    LogsRefreshing => "更新中…", "Refreshing…";
-    LogsCount => "{n} 件", "{n} records";
-    LogsCountFiltered => "{n} 件（全 {total} 件中）", "{n} of {total} records";
+    LogsCount => "{n} 件中 {first}〜{last} 件目", "Records {first}–{last} of {n}";
+    LogsPrev => "← 新しい記録", "← Newer";
+    LogsNext => "古い記録 →", "Older →";
+    LogsChartVolume => "通信数とエラー数", "Exchanges and errors";
+    LogsChartLatency => "応答時間 (p50 / p95 / p99)", "Latency (p50 / p95 / p99)";
+    LogsChartNote => "1 通信は提供側の記録で 1 回と数えます（最新 100,000 件まで）。", "Each exchange counts once, by the provider's record (newest 100,000 records at most).";
+    LogsExchanges => "通信", "exchanges";
+    LogsErrors => "エラー", "errors";
+    LogsTopApis => "API 別の上位", "Top APIs";
+    LogsTopPartners => "相手別の上位", "Top partners";
     LogsColTime => "時刻 (JST)", "Time (JST)";
     LogsColNode => "ノード", "Node";
     LogsColRole => "役割", "Role";
@@ -260,7 +282,7 @@ catalogue! {
     LogsColStatus => "HTTP ステータス", "HTTP status";
     LogsColLatency => "所要時間", "Latency";
     LogsColOutcome => "結果", "Outcome";
-    LogsEmpty => "表示する記録はありません。", "No records to show.";
+    LogsEmpty => "条件に合う記録はありません。", "No records match.";
     LogsOutcomeOk => "成功", "ok";
     LogsOutcomeError => "エラー", "error";
     LogsRoleRequester => "要求側", "requester";
@@ -302,15 +324,21 @@ mod tests {
     fn placeholders_are_filled_in_both_languages() {
         for lang in [Lang::Ja, Lang::En] {
             let text = fill(
-                M::LogsCountFiltered.text(lang),
-                &[("n", "3"), ("total", "10")],
+                M::LogsCount.text(lang),
+                &[("n", "30"), ("first", "11"), ("last", "20")],
             );
             assert!(!text.contains('{'), "{text}");
-            assert!(text.contains('3') && text.contains("10"), "{text}");
+            assert!(
+                text.contains("30") && text.contains("11") && text.contains("20"),
+                "{text}"
+            );
         }
         assert_eq!(
-            fill(M::LogsCount.text(Lang::En), &[("n", "2")]),
-            "2 records"
+            fill(
+                M::LogsCount.text(Lang::En),
+                &[("n", "2"), ("first", "1"), ("last", "2")]
+            ),
+            "Records 1–2 of 2"
         );
     }
 

@@ -178,9 +178,29 @@ test('an exchange through the requester node shows up in the portal', async (t) 
     await page.screenshot({ path: join(resultsDir, 'api-detail.png'), fullPage: true });
   });
 
-  await t.test('the exchange log shows both sides of the exchange', async () => {
-    const response = await page.goto(new URL('/logs', demo.portal_url).href);
+  await t.test('the exchange log needs a login, then shows both sides of the exchange', async () => {
+    const logsUrl = new URL('/logs', demo.portal_url).href;
+    const response = await page.goto(logsUrl);
     assert.equal(response.status(), 200);
+    await waitForHydration(page);
+    await page.getByTestId('need-login').waitFor({ timeout: 10_000 });
+    assert.equal(await page.locator('[data-testid="log-row"]').count(), 0);
+
+    // The requester organisation's admin: its system took part in the exchange.
+    const login = demo.portal_logins.find((l) => l.role === 'org_admin' && l.email.startsWith('requester'));
+    assert.ok(login, 'the demo prints a requester admin login');
+    await page.goto(new URL('/login', demo.portal_url).href);
+    await waitForHydration(page);
+    await page.getByTestId('input-email').fill(login.email);
+    await page.getByTestId('input-password').fill(login.password);
+    await page.getByTestId('submit').click();
+    await page.waitForURL(/\/account$/, { timeout: 10_000 });
+
+    // A search by request id, through the form: the URL carries it.
+    await page.goto(logsUrl);
+    await waitForHydration(page);
+    await page.locator('input[name="request_id"]').fill(requestId);
+    await Promise.all([page.waitForURL(/request_id=/), page.getByTestId('log-search-submit').click()]);
     await waitForHydration(page);
     const rows = (role) => page.locator(`[data-testid="log-row"][data-request-id="${requestId}"][data-role="${role}"]`);
     const deadline = Date.now() + LOG_WAIT_MS;
@@ -188,21 +208,31 @@ test('an exchange through the requester node shows up in the portal', async (t) 
       assert.ok(Date.now() < deadline, `no requester + provider rows for ${requestId} after ${LOG_WAIT_MS} ms`);
       await sleep(1_000);
       await page.getByTestId('log-refresh').click();
-      await page.waitForSelector('[data-testid="log-refresh"]:not([disabled])', { timeout: 10_000 });
     }
+    assert.equal(await page.locator('[data-testid="log-row"]').count(), 2, 'only the searched exchange');
     const requesterRow = await rows('requester').first().textContent();
     assert.ok(requesterRow.includes(number), `requester row names ${number}: ${requesterRow}`);
     assert.equal(await rows('provider').first().getAttribute('data-outcome'), 'ok');
 
-    // The status filter works client-side: our successful exchange leaves with "errors".
-    await page.getByTestId('log-status-filter').selectOption('errors');
-    await page.waitForFunction(
-      (id) => !document.querySelector(`[data-testid="log-row"][data-request-id="${id}"]`),
-      requestId,
-      { timeout: 5_000 },
-    );
-    await page.getByTestId('log-status-filter').selectOption('ok');
-    await rows('requester').first().waitFor({ timeout: 5_000 });
+    // The chart counts the exchange once (two records, one exchange), without errors.
+    const charts = page.getByTestId('log-charts');
+    await charts.waitFor({ timeout: 10_000 });
+    assert.equal(await charts.getAttribute('data-exchanges'), '1');
+    const bucket = page.getByTestId('chart-bucket').first();
+    assert.equal(await bucket.getAttribute('data-errors'), '0');
+
+    // The CSV link carries the same search and downloads the two records.
+    const href = await page.getByTestId('log-csv').getAttribute('href');
+    assert.ok(href.includes(`request_id=${requestId}`), href);
+    const csv = await page.evaluate(async (h) => (await fetch(h)).text(), href);
+    const lines = csv.trim().split(/\r?\n/);
+    assert.equal(lines.length, 3, csv);
+    assert.ok(lines[0].includes('request_id'), lines[0]);
+
+    // A status class that the exchange is not in finds nothing.
+    await page.getByTestId('log-status-filter').selectOption('4xx');
+    await Promise.all([page.waitForURL(/status=4xx/), page.getByTestId('log-search-submit').click()]);
+    await page.getByTestId('log-empty').waitFor({ timeout: 10_000 });
     await page.screenshot({ path: join(resultsDir, 'logs.png'), fullPage: true });
   });
 

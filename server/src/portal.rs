@@ -5,6 +5,7 @@ pub mod bundle;
 pub mod catalogue;
 pub mod catalogue_bench;
 pub mod data;
+pub mod exchanges;
 pub mod ingest;
 pub mod openapi_doc;
 pub mod systems;
@@ -188,6 +189,7 @@ pub fn router(state: Arc<PortalState>) -> axum::Router {
     let app = api
         .merge(crate::accounts::router(state.accounts.clone()))
         .merge(workflow::router(state.clone()))
+        .merge(exchanges::router(state.clone()))
         .merge(crate::portal_ui::ui_router_with(
             data,
             state.config.site_root.clone(),
