@@ -2,12 +2,19 @@
 
 mod account;
 mod api_detail;
+// systems + applications
+mod applications;
+mod publish;
+mod systems;
 mod catalogue;
 mod forms;
 mod home;
 mod logs;
 mod operator;
 
+pub use applications::{ApplicationPage, ApplicationsPage, ApplyPage};
+pub use publish::PublishedApisPage;
+pub use systems::SystemsPage;
 pub use account::{
     AccountPage, EmailConfirmPage, InvitationPage, LoginPage, PasswordResetPage, SignupPage,
 };
