@@ -153,7 +153,7 @@ test('systems, publication, application, approval and history', async (t) => {
   await t.test('the requester registers a system; a bad key is named on the form', async () => {
     await open(req, '/org/systems');
     await settled(req);
-    await req.locator('[data-testid="system-row"][data-client-id="demo-requester"]').waitFor();
+    await req.locator(`[data-testid="system-row"][data-client-id="${demo.requester_client_id}"]`).waitFor();
     await req.getByTestId('input-client_id').fill(systemId);
     await req.getByTestId('input-name').fill('UI テスト用システム');
     await req.getByTestId('input-endpoint').fill('https://ui-test.example.jp/');
@@ -178,7 +178,7 @@ test('systems, publication, application, approval and history', async (t) => {
     await form.getByTestId('input-slug').fill(slug);
     await form.getByTestId('input-name').fill(apiName);
     await form.getByTestId('input-summary').fill('UI テストで公開する API');
-    await form.getByTestId('input-system').selectOption('demo-provider');
+    await form.getByTestId('input-system').selectOption(demo.provider_client_id);
     await form.getByTestId('input-categories').fill('法人基本情報, 財務情報');
     await form.getByTestId('scopes-finance').check();
     await form.getByTestId('input-terms').fill('出典を明記すること');
