@@ -348,6 +348,8 @@ catalogue! {
     WfWithdrawTitle => "申請の取り下げ", "Withdraw the application";
     WfWithdraw => "取り下げる", "Withdraw";
     WfWithdrawn => "申請を取り下げました。", "The application is withdrawn.";
+    WfShowCurrent => "最新の状態を表示", "Show the current state";
+    WfReloaded => "最新の状態を表示しています。", "Showing the current state.";
     // end systems + applications
 }
 

@@ -267,6 +267,10 @@ test('systems, publication, application, approval and history', async (t) => {
     assert.equal(await refused.getAttribute('data-code'), 'already_approved');
     assert.match(await refused.innerText(), /承認済み/);
     await stale.screenshot({ path: join(resultsDir, 'application-409.png'), fullPage: true });
+    // It offers the current state, which has nothing left to decide.
+    await staleDecide.getByTestId('reload').click();
+    await stale.locator('[data-testid="history-item"][data-action="approved"]').waitFor({ timeout: 10_000 });
+    assert.equal(await stale.getByTestId('decide').count(), 0);
     await stale.close();
   });
 

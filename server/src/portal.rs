@@ -196,7 +196,8 @@ pub fn router(state: Arc<PortalState>) -> axum::Router {
             },
             // Pages with the user's data (systems, APIs, applications) read these in-process.
             Some(Arc::new(crate::portal_ui::InProcessRest(
-                crate::accounts::router(state.accounts.clone()).merge(workflow::router(state.clone())),
+                crate::accounts::router(state.accounts.clone())
+                    .merge(workflow::router(state.clone())),
             ))),
         ));
     let app = match &state.config.accounts.basic_gate {

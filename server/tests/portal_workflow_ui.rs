@@ -348,7 +348,8 @@ fn comments_are_escaped_text_with_their_newlines() {
     run(async {
         let p = Portal::start().await;
         let (provider, requester, id) = one_application(&p).await;
-        let escaped = "&lt;script&gt;alert('x')&lt;/script&gt;\n2行目 &lt;b&gt;太字&lt;/b&gt; &amp; co";
+        let escaped =
+            "&lt;script&gt;alert('x')&lt;/script&gt;\n2行目 &lt;b&gt;太字&lt;/b&gt; &amp; co";
 
         for user in [&requester, &provider] {
             let (status, html) = user.page(&format!("/applications/{id}")).await;

@@ -791,7 +791,10 @@ fn History(events: Vec<EventView>) -> impl IntoView {
 /// The transitions the viewer's side may make from the application's state. The server decides
 /// (a stale page may offer one that is no longer possible: the 409's reason is shown then).
 #[component]
-fn Actions(application: ApplicationView, on_done: impl Fn(M) + Copy + Send + Sync + 'static) -> impl IntoView {
+fn Actions(
+    application: ApplicationView,
+    on_done: impl Fn(M) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     let a = application;
     let pending = a.status == "pending";
     let approved = a.status == "approved";
@@ -841,6 +844,28 @@ fn Actions(application: ApplicationView, on_done: impl Fn(M) + Copy + Send + Syn
             </div>
         }
     })
+}
+
+/// After a 409 (the application moved on meanwhile): a button that loads its current state.
+#[component]
+fn Stale(
+    error: RwSignal<Option<Failure>>,
+    on_done: impl Fn(M) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    move || {
+        error.read().as_ref().filter(|f| f.status == 409).map(|_| {
+            view! {
+                <button
+                    type="button"
+                    class="button button-small"
+                    data-testid="reload"
+                    on:click=move |_| on_done(M::WfReloaded)
+                >
+                    {t(M::WfShowCurrent)}
+                </button>
+            }
+        })
+    }
 }
 
 /// Sends `POST /api/v1/applications/{id}/{action}`; the failure (409 reason, field) into `error`.
@@ -913,6 +938,7 @@ fn Decide(
             <h2>{t(M::WfDecideTitle)}</h2>
             <p class="hint">{t(M::WfDecideHint)}</p>
             <FormError error fields=FIELDS />
+            <Stale error on_done />
             <ScopeChecks name="scopes" label=M::WfGrantedScopes options selected=scopes error />
             <Field
                 name="rate_limit_per_minute"
@@ -981,6 +1007,7 @@ fn CommentAction(
         >
             <h2>{t(title)}</h2>
             <FormError error fields=&["comment"] />
+            <Stale error on_done />
             <Field name="comment" label=M::FieldComment value=comment error multiline=true />
             <div class="button-row">
                 <button

@@ -224,7 +224,8 @@ fn VersionForm(slug: String, on_done: impl Fn(M) + Copy + Send + Sync + 'static)
         busy.set(true);
         error.set(None);
         let path = format!("/api/v1/published-apis/{}/versions", encode(&slug));
-        let body = json!({ "version": version.get_untracked(), "openapi": openapi.get_untracked() });
+        let body =
+            json!({ "version": version.get_untracked(), "openapi": openapi.get_untracked() });
         spawn_local(async move {
             let result = rest::send::<Ignored>("POST", &path, body).await;
             busy.set(false);
