@@ -6,7 +6,8 @@
 //   3. the requester applies for it with a comment holding newlines and `<b>html</b>`;
 //   4. the provider approves with a narrowed scope and a rate limit; a second, stale tab approving
 //      with other terms shows the server's 409 reason; both sides see the whole history;
-//   5. the pages at phone width (375 px) scroll no sideways.
+//   5. the provider adds a version and unpublishes the API;
+//   6. the pages at phone width (375 px) scroll no sideways.
 // Run by scripts/e2e.sh.
 
 import { test, before, after } from 'node:test';
@@ -303,6 +304,30 @@ test('systems, publication, application, approval and history', async (t) => {
     await req.getByTestId('empty-state').waitFor();
   });
 
+  await t.test('the provider adds a version, then unpublishes the API', async () => {
+    await open(prov, '/org/apis');
+    await settled(prov);
+    const card = prov.locator(`[data-testid="own-api"][data-slug="${slug}"]`);
+    await card.getByTestId('new-version').click();
+    const form = card.getByTestId('version-form');
+    await form.getByTestId('input-version').fill('2.1.0');
+    await form.getByTestId('input-openapi').fill(openapiDoc(goodPaths));
+    await form.getByTestId('submit').click();
+    await prov.getByTestId('done').waitFor({ timeout: 10_000 });
+    await prov.waitForFunction(
+      (s) => document.querySelector(`[data-testid="own-api"][data-slug="${s}"] [data-testid="api-version"]`)?.textContent === '2.1.0',
+      slug,
+      { timeout: 10_000 },
+    );
+    await card.getByTestId('unpublish').click();
+    await prov.locator(`[data-testid="own-api"][data-slug="${slug}"][data-status="unpublished"]`).waitFor({ timeout: 10_000 });
+    await prov.screenshot({ path: join(resultsDir, 'published-apis.png'), fullPage: true });
+    // No longer in the catalogue: applying is refused with the reason.
+    await open(req, `/applications/new?api=${slug}`);
+    await settled(req);
+    await req.getByTestId('error').waitFor({ timeout: 10_000 });
+  });
+
   await providerCtx.close();
   await requesterCtx.close();
 });
@@ -312,7 +337,7 @@ test('the workflow pages fit a 375 px screen', async () => {
   await login(page, demoAdmin('requester'));
   const paths = ['/applications', '/applications?side=provider', '/org/systems', '/org/apis'];
   if (applicationId) paths.push(`/applications/${applicationId}`);
-  paths.push(`/applications/new?api=${slug}`);
+  paths.push('/applications/new?api=nta-corporations');
   for (const path of paths) {
     const response = await open(page, path);
     assert.equal(response.status(), 200, `${path} answered ${response.status()}`);
