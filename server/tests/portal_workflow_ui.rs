@@ -381,6 +381,15 @@ fn comments_are_escaped_text_with_their_newlines() {
         has(&html, "data-testid=\"withdraw-form\"");
         lacks(&html, "data-testid=\"decide\"");
 
+        // English on request, the user's text unchanged.
+        let (_, html) = requester.page(&format!("/applications/{id}?lang=en")).await;
+        has(&html, "<html lang=\"en\">");
+        has(&html, ">History</h2>");
+        has(&html, ">Withdraw the application</h2>");
+        has(&html, ">Submitted</strong>");
+        assert_eq!(count(&html, escaped), 2, "{html}");
+        lacks(&html, ">履歴</h2>");
+
         // The stylesheet keeps the newlines of user text.
         let (_, css) = requester.page("/style.css").await;
         let rule = css.split(".user-text {").nth(1).expect("a .user-text rule");
