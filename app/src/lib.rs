@@ -9,6 +9,7 @@ pub mod model;
 pub mod openapi;
 mod pages;
 pub mod rest;
+pub mod workflow;
 
 use i18n::{Lang, M, t};
 use leptos::prelude::*;
@@ -178,6 +179,32 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/operator/audit") view=pages::AuditPage />
                         <Route path=path!("/operator/outbox") view=pages::OutboxPage />
                         <Route path=path!("/operator/notices") view=pages::PublishPage />
+                        // systems + applications: rendered with the logged-in user's data.
+                        <Route
+                            path=path!("/org/systems")
+                            view=pages::SystemsPage
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/org/apis")
+                            view=pages::PublishedApisPage
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/applications")
+                            view=pages::ApplicationsPage
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/applications/new")
+                            view=pages::ApplyPage
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/applications/:id")
+                            view=pages::ApplicationPage
+                            ssr=SsrMode::Async
+                        />
                     </Routes>
                 </main>
                 <footer class="site-footer">
@@ -374,7 +401,15 @@ fn RoleNav() -> impl IntoView {
                             ("/operator/notices", M::NavPublish),
                         ]
                     }
-                    Some(_) => &[("/org/members", M::NavMembers), ("/account", M::NavAccount)],
+                    Some(_) => {
+                        &[
+                            ("/applications", M::WfNavApplications),
+                            ("/org/systems", M::WfNavSystems),
+                            ("/org/apis", M::WfNavApis),
+                            ("/org/members", M::NavMembers),
+                            ("/account", M::NavAccount),
+                        ]
+                    }
                     None => &[],
                 };
                 (!links.is_empty())

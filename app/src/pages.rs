@@ -2,21 +2,27 @@
 
 mod account;
 mod api_detail;
+mod applications;
 mod catalogue;
 mod forms;
 mod home;
 mod logs;
 mod operator;
+mod publish;
+mod systems;
 
 pub use account::{
     AccountPage, EmailConfirmPage, InvitationPage, LoginPage, PasswordResetPage, SignupPage,
 };
 pub use api_detail::ApiDetailPage;
+pub use applications::{ApplicationPage, ApplicationsPage, ApplyPage};
 pub use catalogue::CataloguePage;
 pub use forms::{Hydrated, account_of, use_hydrated};
 pub use home::{DocPage, HomePage};
 pub use logs::LogsPage;
 pub use operator::{AccountsPage, AuditPage, MembersPage, OutboxPage, PublishPage, ReviewPage};
+pub use publish::PublishedApisPage;
+pub use systems::SystemsPage;
 
 use crate::api::UiError;
 use crate::i18n::{M, t, use_lang};

@@ -6,7 +6,7 @@
 
 use crate::i18n::{Lang, strip_field};
 use leptos::prelude::*;
-use serde::{Deserialize, de::DeserializeOwned};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct AccountView {
@@ -113,7 +113,7 @@ pub struct Ignored {}
 
 /// A refused or failed call: the API's `{"error":{"code","message"}}`, or a transport problem
 /// (`status` 0, code `network`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {
     pub status: u16,
     pub code: String,
@@ -215,6 +215,102 @@ pub fn go(path: &str) {
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = path;
+}
+
+// ---- systems + applications: resources the server renders too -------------------------------
+
+/// The portal's own REST API as the server calls it while rendering a page: `GET path` with the
+/// page request's `Cookie` header, answering `(status, body)`. The server provides it as context
+/// ([`ServerRestHandle`]); pages read through it with [`Loader`], so a logged-in user's lists
+/// arrive in the HTML instead of after hydration.
+#[cfg(feature = "ssr")]
+pub trait ServerRest: Send + Sync + 'static {
+    fn get(
+        &self,
+        path: String,
+        cookie: Option<String>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = (u16, String)> + Send + 'static>>;
+}
+
+/// The [`ServerRest`] the server provided as context.
+#[cfg(feature = "ssr")]
+#[derive(Clone)]
+pub struct ServerRestHandle(pub std::sync::Arc<dyn ServerRest>);
+
+/// Loads `GET` answers for a page's `Resource`: in the browser a fetch with the cookies; while
+/// the server renders, the in-process REST API as the request's user. Made in the component (it
+/// captures the request's cookie there), used in the resource's fetcher.
+#[derive(Clone)]
+pub struct Loader {
+    #[cfg(feature = "ssr")]
+    server: Option<(ServerRestHandle, Option<String>)>,
+}
+
+impl Default for Loader {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Loader {
+    pub fn new() -> Loader {
+        #[cfg(feature = "ssr")]
+        {
+            let cookie = use_context::<http::request::Parts>().and_then(|parts| {
+                parts
+                    .headers
+                    .get(http::header::COOKIE)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            });
+            Loader {
+                server: use_context::<ServerRestHandle>().map(|h| (h, cookie)),
+            }
+        }
+        #[cfg(not(feature = "ssr"))]
+        Loader {}
+    }
+
+    /// `GET path`, decoded like [`get`].
+    pub fn get<T: DeserializeOwned + Send + 'static>(
+        &self,
+        path: String,
+    ) -> impl Future<Output = Result<T, Failure>> + Send + 'static + use<T> {
+        #[cfg(feature = "ssr")]
+        {
+            let server = self.server.clone();
+            async move {
+                match server {
+                    Some((handle, cookie)) => {
+                        let (status, text) = handle.0.get(path, cookie).await;
+                        decode(status, &text)
+                    }
+                    None => Err(Failure::network(format!("{path}: no server REST context"))),
+                }
+            }
+        }
+        #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+        {
+            send_wrapper::SendWrapper::new(async move { get::<T>(&path).await })
+        }
+        #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+        {
+            async move { get::<T>(&path).await }
+        }
+    }
+}
+
+/// Percent-encodes a path segment or query value.
+pub fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 #[cfg(feature = "hydrate")]

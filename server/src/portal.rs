@@ -190,12 +190,17 @@ pub fn router(state: Arc<PortalState>) -> axum::Router {
         .merge(crate::accounts::router(state.accounts.clone()))
         .merge(workflow::router(state.clone()))
         .merge(exchanges::router(state.clone()))
-        .merge(crate::portal_ui::ui_router_with(
+        .merge(crate::portal_ui::ui_router_with_rest(
             data,
             state.config.site_root.clone(),
             renkei_app::UiSettings {
                 environment: state.config.accounts.environment.clone(),
             },
+            // Pages with the user's data (systems, APIs, applications) read these in-process.
+            Some(Arc::new(crate::portal_ui::InProcessRest(
+                crate::accounts::router(state.accounts.clone())
+                    .merge(workflow::router(state.clone())),
+            ))),
         ));
     let app = match &state.config.accounts.basic_gate {
         Some(gate) => app.layer(axum::middleware::from_fn_with_state(

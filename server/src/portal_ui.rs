@@ -12,7 +12,12 @@ use leptos::prelude::{LeptosOptions, provide_context};
 use leptos_axum::{
     AxumRouteListing, LeptosRoutes, generate_route_list, render_app_async_with_context,
 };
-use renkei_app::{App, UiSettings, model::PortalData, shell};
+use renkei_app::{
+    App, UiSettings,
+    model::PortalData,
+    rest::{ServerRest, ServerRestHandle},
+    shell,
+};
 use std::{
     path::{Path as FsPath, PathBuf},
     sync::{Arc, Once, OnceLock},
@@ -38,6 +43,17 @@ pub fn ui_router_with(
     site_root: PathBuf,
     settings: UiSettings,
 ) -> Router {
+    ui_router_with_rest(data, site_root, settings, None)
+}
+
+/// [`ui_router_with`] plus the portal's own REST routes, which pages read in-process while they
+/// render (systems, published APIs, applications: the logged-in user's data is in the HTML).
+pub fn ui_router_with_rest(
+    data: Arc<dyn PortalData>,
+    site_root: PathBuf,
+    settings: UiSettings,
+    rest: Option<Arc<dyn ServerRest>>,
+) -> Router {
     warn_if_bundle_missing(&site_root);
     let options = LeptosOptions::builder()
         .output_name(OUTPUT_NAME)
@@ -50,6 +66,9 @@ pub fn ui_router_with(
         move || {
             provide_context(data.clone());
             provide_context(settings.clone());
+            if let Some(rest) = &rest {
+                provide_context(ServerRestHandle(rest.clone()));
+            }
         }
     };
     let app = {
@@ -170,4 +189,46 @@ async fn download_openapi(
         detail.openapi_json,
     )
         .into_response())
+}
+
+/// The portal's REST routes (accounts + workflow) called in-process by pages while they render:
+/// `GET path` with the page request's cookies, so the session and every permission check are the
+/// API's own.
+pub struct InProcessRest(pub Router);
+
+/// Largest REST answer a page reads in-process (lists are capped well below this).
+const IN_PROCESS_BODY_LIMIT: usize = 8 * 1024 * 1024;
+
+impl ServerRest for InProcessRest {
+    fn get(
+        &self,
+        path: String,
+        cookie: Option<String>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = (u16, String)> + Send + 'static>> {
+        use tower::ServiceExt;
+        let router = self.0.clone();
+        Box::pin(async move {
+            let mut request = Request::get(&path).header(header::ACCEPT, "application/json");
+            if let Some(cookie) = cookie {
+                request = request.header(header::COOKIE, cookie);
+            }
+            let failed = |why: String| {
+                let body = serde_json::json!({ "error": { "code": "internal", "message": why } });
+                (500, body.to_string())
+            };
+            let request = match request.body(Body::empty()) {
+                Ok(request) => request,
+                Err(e) => return failed(format!("{path}: {e}")),
+            };
+            let response = match router.oneshot(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            };
+            let status = response.status().as_u16();
+            match axum::body::to_bytes(response.into_body(), IN_PROCESS_BODY_LIMIT).await {
+                Ok(bytes) => (status, String::from_utf8_lossy(&bytes).into_owned()),
+                Err(e) => failed(format!("{path}: {e}")),
+            }
+        })
+    }
 }

@@ -679,10 +679,12 @@ fn refusal(code: &'static str, action: Action, status: &str) -> WorkflowError {
         }
         _ => "この操作はできません / This transition is not possible.",
     };
+    // One language on each side of the ` / ` the UI splits the message at.
+    let (why_ja, why_en) = why.split_once(" / ").unwrap_or((why, why));
     WorkflowError::conflict(
         code,
         format!(
-            "{} は {status} の申請にはできません: {why} / Cannot {} an application that is {status}: {why}",
+            "{} は {status} の申請にはできません: {why_ja} / Cannot {} an application that is {status}: {why_en}",
             action.verb(),
             action.verb()
         ),
@@ -1083,6 +1085,20 @@ pub async fn seed_demo(state: &PortalState, demo: DemoApplication<'_>) -> anyhow
 #[cfg(test)]
 mod tests {
     use super::{Action::*, Outcome::*, *};
+
+    #[test]
+    fn refusals_read_in_one_language_on_each_side() {
+        let e = refusal("already_approved", Approve, APPROVED);
+        let (ja, en) = e.0.message.split_once(" / ").expect("two languages");
+        assert_eq!(
+            ja,
+            "approve は approved の申請にはできません: 承認済みです（条件を変えるには取り消してから再申請）"
+        );
+        assert_eq!(
+            en,
+            "Cannot approve an application that is approved: It is already approved with other terms: revoke it and apply again to change them."
+        );
+    }
 
     #[test]
     fn transition_table() {
