@@ -7,6 +7,7 @@ mod forms;
 mod home;
 mod logs;
 mod operator;
+mod try_it;
 
 pub use account::{
     AccountPage, EmailConfirmPage, InvitationPage, LoginPage, PasswordResetPage, SignupPage,
