@@ -266,7 +266,8 @@ mod tests {
         assert_eq!(slugs(search_in_memory(&all, &q("alpha zzz", &[], 1), 10)), Vec::<String>::new());
         let page2 = search_in_memory(&all, &q("", &[], 2), 3);
         assert_eq!((page2.total, page2.pages), (4, 2));
-        assert_eq!(slugs(page2), ["d"]);
+        // By name: Alpha, Beta, Delta | Gamma.
+        assert_eq!(slugs(page2), ["c"]);
         let counts = count_categories(&all);
         assert_eq!(counts[0], CategoryCount { name: "finance".into(), apis: 1 });
         assert_eq!(counts.iter().find(|c| c.name == "tax").map(|c| c.apis), Some(2));

@@ -15,18 +15,25 @@ use leptos_router::params::ParamsMap;
 
 /// The search a catalogue URL asks for; a page that is not a whole number from 1 is page 1.
 fn query_from(params: &ParamsMap) -> CatalogueQuery {
+    build_query(
+        params.get("q"),
+        params.get_all("category").unwrap_or_default(),
+        params.get("page"),
+    )
+}
+
+fn build_query(q: Option<String>, raw_categories: Vec<String>, page: Option<String>) -> CatalogueQuery {
     let mut categories: Vec<String> = Vec::new();
-    for c in params.get_all("category").unwrap_or_default() {
+    for c in raw_categories {
         let c = c.trim().to_owned();
         if !c.is_empty() && !categories.contains(&c) {
             categories.push(c);
         }
     }
     CatalogueQuery {
-        q: params.get("q").unwrap_or_default().trim().to_owned(),
+        q: q.unwrap_or_default().trim().to_owned(),
         categories,
-        page: params
-            .get("page")
+        page: page
             .and_then(|p| p.trim().parse::<u64>().ok())
             .filter(|p| *p >= 1)
             .unwrap_or(1),
@@ -393,19 +400,14 @@ mod tests {
 
     #[test]
     fn the_url_gives_the_query_with_repeated_categories_and_a_sane_page() {
-        let mut params = ParamsMap::new();
-        params.insert("q", " 法人  basic ".into());
-        params.insert("category", "国税庁".into());
-        params.insert("category", "Corporate registry".into());
-        params.insert("category", "国税庁".into());
-        params.insert("category", " ".into());
-        params.insert("page", "0".into());
-        let q = query_from(&params);
+        let categories = ["国税庁", "Corporate registry", "国税庁", " "].map(String::from).to_vec();
+        let q = build_query(Some(" 法人  basic ".into()), categories.clone(), Some("0".into()));
         assert_eq!(q.q, "法人  basic");
         assert_eq!(q.categories, ["国税庁", "Corporate registry"]);
         assert_eq!(q.page, 1);
-        params.replace("page", "3".into());
-        assert_eq!(query_from(&params).page, 3);
+        assert_eq!(build_query(None, vec![], Some("3".into())).page, 3);
+        assert_eq!(build_query(None, vec![], Some("x".into())).page, 1);
+        assert_eq!(build_query(None, vec![], None), CatalogueQuery { page: 1, ..Default::default() });
     }
 
     #[test]

@@ -248,7 +248,7 @@ fn TryForm(provider: String, scopes: Vec<String>, operations: Vec<Operation>) ->
                     })
                     .collect_view()
             }}
-            <fieldset class="field try-scopes">
+            <fieldset class="try-scopes">
                 <legend>{t(M::TryScopes)}</legend>
                 {scopes
                     .into_iter()
