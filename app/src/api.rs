@@ -1,7 +1,7 @@
 //! Server functions the pages call, and the one error type they return.
 
 use crate::model::{
-    ApiDetail, ApiSummary, CatalogueQuery, CataloguePage, CategoryCount, ExchangeView,
+    ApiDetail, ApiSummary, CataloguePage, CatalogueQuery, CategoryCount, ExchangeView,
 };
 use leptos::prelude::*;
 use leptos::server_fn::codec::{Json, JsonEncoding};

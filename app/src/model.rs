@@ -112,7 +112,11 @@ pub struct CataloguePage {
 
 /// The search over a list held in memory, with the same rules as the portal's database search:
 /// every word occurs in one of the fields, any chosen category, by name then slug, one page.
-pub fn search_in_memory(all: &[ApiSummary], query: &CatalogueQuery, per_page: u64) -> CataloguePage {
+pub fn search_in_memory(
+    all: &[ApiSummary],
+    query: &CatalogueQuery,
+    per_page: u64,
+) -> CataloguePage {
     let words = query.words();
     let mut hits: Vec<&ApiSummary> = all
         .iter()
@@ -197,7 +201,7 @@ pub use source::{BoxFuture, PortalData};
 #[cfg(feature = "ssr")]
 mod source {
     use super::{
-        ApiDetail, ApiSummary, CatalogueQuery, CataloguePage, CategoryCount, ExchangeView,
+        ApiDetail, ApiSummary, CataloguePage, CatalogueQuery, CategoryCount, ExchangeView,
     };
     use std::{future::Future, pin::Pin};
 
@@ -261,16 +265,34 @@ mod tests {
             page,
         };
         let slugs = |p: CataloguePage| p.items.iter().map(|a| a.slug.clone()).collect::<Vec<_>>();
-        assert_eq!(slugs(search_in_memory(&all, &q("", &["tax", "finance"], 1), 10)), ["a", "b", "c"]);
-        assert_eq!(slugs(search_in_memory(&all, &q("ALPHA summary", &[], 1), 10)), ["a"]);
-        assert_eq!(slugs(search_in_memory(&all, &q("alpha zzz", &[], 1), 10)), Vec::<String>::new());
+        assert_eq!(
+            slugs(search_in_memory(&all, &q("", &["tax", "finance"], 1), 10)),
+            ["a", "b", "c"]
+        );
+        assert_eq!(
+            slugs(search_in_memory(&all, &q("ALPHA summary", &[], 1), 10)),
+            ["a"]
+        );
+        assert_eq!(
+            slugs(search_in_memory(&all, &q("alpha zzz", &[], 1), 10)),
+            Vec::<String>::new()
+        );
         let page2 = search_in_memory(&all, &q("", &[], 2), 3);
         assert_eq!((page2.total, page2.pages), (4, 2));
         // By name: Alpha, Beta, Delta | Gamma.
         assert_eq!(slugs(page2), ["c"]);
         let counts = count_categories(&all);
-        assert_eq!(counts[0], CategoryCount { name: "finance".into(), apis: 1 });
-        assert_eq!(counts.iter().find(|c| c.name == "tax").map(|c| c.apis), Some(2));
+        assert_eq!(
+            counts[0],
+            CategoryCount {
+                name: "finance".into(),
+                apis: 1
+            }
+        );
+        assert_eq!(
+            counts.iter().find(|c| c.name == "tax").map(|c| c.apis),
+            Some(2)
+        );
     }
 
     #[test]

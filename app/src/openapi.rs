@@ -200,7 +200,15 @@ fn body(doc: &Value, holder: &Value) -> Option<BodyDoc> {
         .min_by_key(|(ct, _)| !ct.contains("json"))?;
     let mut budget = MAX_SCHEMA_NODES;
     let mut seen = Vec::new();
-    let schema = expand(doc, media.get("schema")?, String::new(), false, &mut seen, 0, &mut budget);
+    let schema = expand(
+        doc,
+        media.get("schema")?,
+        String::new(),
+        false,
+        &mut seen,
+        0,
+        &mut budget,
+    );
     Some(BodyDoc {
         content_type: content_type.clone(),
         required: holder
@@ -298,7 +306,15 @@ fn properties(
             }
             *budget -= 1;
             let is_required = required.contains(&name.as_str());
-            out.push(expand(doc, prop, name.clone(), is_required, seen, depth + 1, budget));
+            out.push(expand(
+                doc,
+                prop,
+                name.clone(),
+                is_required,
+                seen,
+                depth + 1,
+                budget,
+            ));
         }
     }
     out
@@ -341,7 +357,11 @@ fn schema_summary(doc: &Value, schema: &Value) -> String {
     if let Some(values) = schema.get("enum").and_then(Value::as_array) {
         let values: Vec<String> = values
             .iter()
-            .map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| v.to_string())
+            })
             .collect();
         out = format!("{out} ({})", values.join(" | "));
     }
@@ -542,7 +562,10 @@ mod tests {
         let b = &schema.children[0];
         assert_eq!((b.name.as_str(), b.recursive), ("b", false));
         let a = &b.children[0];
-        assert_eq!((a.name.as_str(), a.ty.as_str(), a.recursive), ("a", "A", true));
+        assert_eq!(
+            (a.name.as_str(), a.ty.as_str(), a.recursive),
+            ("a", "A", true)
+        );
     }
 
     #[test]

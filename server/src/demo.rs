@@ -346,11 +346,14 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
                 no_consent_url: None,
             }),
             // The portal's try-it form calls this node from the browser.
-            cors_origins: [portal_url.clone(), portal_url.replace("127.0.0.1", "localhost")]
-                .into_iter()
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .collect(),
+            cors_origins: [
+                portal_url.clone(),
+                portal_url.replace("127.0.0.1", "localhost"),
+            ]
+            .into_iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect(),
         }),
         connectbox: None,
     })

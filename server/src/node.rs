@@ -473,7 +473,10 @@ mod tests {
             .uri("/v1/requests")
             .header("origin", origin)
             .header("access-control-request-method", "POST")
-            .header("access-control-request-headers", "authorization,content-type")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type",
+            )
             .body(axum::body::Body::empty())
             .unwrap()
     }
@@ -489,12 +492,29 @@ mod tests {
         assert!(allowed.status().is_success(), "{}", allowed.status());
         let h = allowed.headers();
         assert_eq!(h["access-control-allow-origin"], portal);
-        assert!(h["access-control-allow-methods"].to_str().unwrap().contains("POST"));
+        assert!(
+            h["access-control-allow-methods"]
+                .to_str()
+                .unwrap()
+                .contains("POST")
+        );
         let headers = h["access-control-allow-headers"].to_str().unwrap();
-        assert!(headers.contains("authorization") && headers.contains("content-type"), "{headers}");
+        assert!(
+            headers.contains("authorization") && headers.contains("content-type"),
+            "{headers}"
+        );
 
-        let refused = app.clone().oneshot(preflight("https://evil.example")).await.unwrap();
-        assert!(refused.headers().get("access-control-allow-origin").is_none());
+        let refused = app
+            .clone()
+            .oneshot(preflight("https://evil.example"))
+            .await
+            .unwrap();
+        assert!(
+            refused
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none()
+        );
 
         // The actual call from the portal's origin carries the header too (here: refused for
         // its missing credentials, which the browser page may then read).
@@ -516,7 +536,12 @@ mod tests {
             .body(axum::body::Body::empty())
             .unwrap();
         let answer = app.oneshot(health).await.unwrap();
-        assert!(answer.headers().get("access-control-allow-origin").is_none());
+        assert!(
+            answer
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none()
+        );
     }
 
     #[tokio::test]
@@ -524,8 +549,16 @@ mod tests {
         use tower::ServiceExt;
         let dir = tempfile::tempdir().unwrap();
         let app = requester_router(dir.path(), vec![]).await;
-        let answer = app.oneshot(preflight("http://127.0.0.1:3000")).await.unwrap();
-        assert!(answer.headers().get("access-control-allow-origin").is_none());
+        let answer = app
+            .oneshot(preflight("http://127.0.0.1:3000"))
+            .await
+            .unwrap();
+        assert!(
+            answer
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none()
+        );
         assert!(!answer.status().is_success(), "{}", answer.status());
     }
 

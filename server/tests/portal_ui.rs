@@ -457,7 +457,11 @@ async fn db_ui(apis: Vec<portal_api::Model>) -> DbUi {
             .await
             .expect("store API");
     }
-    let ui = TestUi::over(Arc::new(DbPortalData { db }), repo_root().join("target/site")).await;
+    let ui = TestUi::over(
+        Arc::new(DbPortalData { db }),
+        repo_root().join("target/site"),
+    )
+    .await;
     DbUi { ui, _dir: dir }
 }
 
@@ -509,15 +513,22 @@ fn catalogue_search_with_two_categories_shows_their_union_by_name() {
         for category in ["tax", "finance"] {
             position(
                 &html,
-                &format!("name=\"category\" value=\"{category}\" data-testid=\"category-option\" data-category=\"{category}\" checked"),
+                &format!(
+                    "name=\"category\" value=\"{category}\" data-testid=\"category-option\" data-category=\"{category}\" checked"
+                ),
             );
         }
         lacks(&html, "data-category=\"weather\" checked");
         // Counts of every category next to its box.
-        position(&html, "<span class=\"category-name\">finance</span><span class=\"category-count\">(2)</span>");
+        position(
+            &html,
+            "<span class=\"category-name\">finance</span><span class=\"category-count\">(2)</span>",
+        );
 
         // Words and categories together: the words narrow the union.
-        let (_, _, html) = t.ui.get("/catalogue?q=BETA&category=tax&category=finance").await;
+        let (_, _, html) =
+            t.ui.get("/catalogue?q=BETA&category=tax&category=finance")
+                .await;
         assert_eq!(tile_slugs(&html), ["beta"]);
         position(&html, "value=\"BETA\"");
 
@@ -539,14 +550,20 @@ fn catalogue_pages_are_stable_and_linked() {
         assert_eq!(tile_slugs(&html), first);
         position(&html, "14 件 · ページ 1 / 2");
         position(&html, "data-testid=\"pager\"");
-        position(&html, "href=\"/catalogue?category=c&amp;page=2\" rel=\"next\"");
+        position(
+            &html,
+            "href=\"/catalogue?category=c&amp;page=2\" rel=\"next\"",
+        );
         lacks(&html, "data-testid=\"page-prev\"");
 
         let (status, _, html) = t.ui.get("/catalogue?category=c&page=2").await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(tile_slugs(&html), ["api-13", "api-14"]);
         position(&html, "href=\"/catalogue?category=c\" rel=\"prev\"");
-        position(&html, "href=\"/catalogue?category=c&amp;page=2\" aria-current=\"page\"");
+        position(
+            &html,
+            "href=\"/catalogue?category=c&amp;page=2\" aria-current=\"page\"",
+        );
 
         // Past the end: the empty state, not an error.
         let (status, _, html) = t.ui.get("/catalogue?page=9").await;
@@ -563,7 +580,10 @@ fn catalogue_empty_states_say_why() {
         let (_, _, html) = t.ui.get("/catalogue?q=zzz-nothing").await;
         position(&html, "data-testid=\"catalogue-empty\"");
         position(&html, "条件に合う API はありません。");
-        position(&html, "キーワードを減らすか、カテゴリの選択を外してみてください。");
+        position(
+            &html,
+            "キーワードを減らすか、カテゴリの選択を外してみてください。",
+        );
         position(&html, "href=\"/catalogue\" data-testid=\"catalogue-clear\"");
         position(&html, "0 件");
 
@@ -589,10 +609,17 @@ fn a_tile_shows_its_first_category_then_an_ellipsis_with_the_full_list() {
         ])
         .await;
         let (_, _, html) = t.ui.get("/catalogue").await;
-        let many = &html[position(&html, "data-slug=\"many\"")..position(&html, "data-slug=\"one\"")];
-        position(many, "title=\"国税庁、法人、Corporate registry\" data-testid=\"tag-first\" class=\"tag\">国税庁</span>");
+        let many =
+            &html[position(&html, "data-slug=\"many\"")..position(&html, "data-slug=\"one\"")];
+        position(
+            many,
+            "title=\"国税庁、法人、Corporate registry\" data-testid=\"tag-first\" class=\"tag\">国税庁</span>",
+        );
         position(many, "data-testid=\"tag-more\"");
-        position(many, "aria-label=\"すべてのカテゴリ: 国税庁、法人、Corporate registry\"");
+        position(
+            many,
+            "aria-label=\"すべてのカテゴリ: 国税庁、法人、Corporate registry\"",
+        );
         position(many, ">…</button>");
         position(
             many,
@@ -649,7 +676,10 @@ fn detail_page_escapes_the_description_and_shows_body_schemas() {
         let t = db_ui(vec![api]).await;
         let (status, _, html) = t.ui.get("/apis/things").await;
         assert_eq!(status, StatusCode::OK);
-        position(&html, "<p>&lt;script&gt;alert(\"x\")&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;</p>");
+        position(
+            &html,
+            "<p>&lt;script&gt;alert(\"x\")&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;</p>",
+        );
         lacks(&html, "<script>alert");
         lacks(&html, "<b>bold");
         position(&html, "<p>Second paragraph.</p>");
@@ -660,7 +690,10 @@ fn detail_page_escapes_the_description_and_shows_body_schemas() {
         position(&html, "data-testid=\"api-schema\"");
         position(&html, "<code class=\"schema-type\">Thing</code>");
         let name = &html[position(&html, "data-name=\"name\"")..];
-        position(name, "<code class=\"schema-type\">string</code> <span class=\"required\">必須</span>");
+        position(
+            name,
+            "<code class=\"schema-type\">string</code> <span class=\"required\">必須</span>",
+        );
         position(name, "The &lt;b&gt;name&lt;/b&gt;");
         let parts = &html[position(&html, "data-name=\"parts\"")..];
         position(parts, "<code class=\"schema-type\">array of Thing</code>");

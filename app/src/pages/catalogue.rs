@@ -6,7 +6,7 @@
 use super::{ErrorNotice, Loading, PageTitle};
 use crate::api::{catalogue_categories, search_catalogue};
 use crate::i18n::{M, t, use_lang};
-use crate::model::{ApiSummary, CatalogueQuery, CataloguePage, CategoryCount};
+use crate::model::{ApiSummary, CataloguePage, CatalogueQuery, CategoryCount};
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
@@ -22,7 +22,11 @@ fn query_from(params: &ParamsMap) -> CatalogueQuery {
     )
 }
 
-fn build_query(q: Option<String>, raw_categories: Vec<String>, page: Option<String>) -> CatalogueQuery {
+fn build_query(
+    q: Option<String>,
+    raw_categories: Vec<String>,
+    page: Option<String>,
+) -> CatalogueQuery {
     let mut categories: Vec<String> = Vec::new();
     for c in raw_categories {
         let c = c.trim().to_owned();
@@ -186,7 +190,12 @@ fn Results(page: CataloguePage, query: CatalogueQuery) -> impl IntoView {
     let searching = !query.q.is_empty() || !query.categories.is_empty();
     let mut count = format!("{} {}", page.total, t(M::CatResultsUnit));
     if page.pages > 1 {
-        count.push_str(&format!(" · {} {} / {}", t(M::CatPage), page.page, page.pages));
+        count.push_str(&format!(
+            " · {} {} / {}",
+            t(M::CatPage),
+            page.page,
+            page.pages
+        ));
     }
     let empty = page.items.is_empty().then(|| {
         let (title, hint) = if searching || page.total > 0 {
@@ -345,7 +354,11 @@ fn ApiTile(api: ApiSummary) -> impl IntoView {
 #[component]
 fn CategoryTags(categories: Vec<String>) -> impl IntoView {
     let lang = use_lang();
-    let separator = if lang == crate::i18n::Lang::Ja { "、" } else { ", " };
+    let separator = if lang == crate::i18n::Lang::Ja {
+        "、"
+    } else {
+        ", "
+    };
     let all = categories.join(separator);
     let open = RwSignal::new(false);
     let first = categories.first().cloned();
@@ -400,14 +413,26 @@ mod tests {
 
     #[test]
     fn the_url_gives_the_query_with_repeated_categories_and_a_sane_page() {
-        let categories = ["国税庁", "Corporate registry", "国税庁", " "].map(String::from).to_vec();
-        let q = build_query(Some(" 法人  basic ".into()), categories.clone(), Some("0".into()));
+        let categories = ["国税庁", "Corporate registry", "国税庁", " "]
+            .map(String::from)
+            .to_vec();
+        let q = build_query(
+            Some(" 法人  basic ".into()),
+            categories.clone(),
+            Some("0".into()),
+        );
         assert_eq!(q.q, "法人  basic");
         assert_eq!(q.categories, ["国税庁", "Corporate registry"]);
         assert_eq!(q.page, 1);
         assert_eq!(build_query(None, vec![], Some("3".into())).page, 3);
         assert_eq!(build_query(None, vec![], Some("x".into())).page, 1);
-        assert_eq!(build_query(None, vec![], None), CatalogueQuery { page: 1, ..Default::default() });
+        assert_eq!(
+            build_query(None, vec![], None),
+            CatalogueQuery {
+                page: 1,
+                ..Default::default()
+            }
+        );
     }
 
     #[test]

@@ -121,7 +121,11 @@ fn TryForm(provider: String, scopes: Vec<String>, operations: Vec<Operation>) ->
         ev.prevent_default();
         error.set(None);
         answer.set(None);
-        let url = node_url.get_untracked().trim().trim_end_matches('/').to_owned();
+        let url = node_url
+            .get_untracked()
+            .trim()
+            .trim_end_matches('/')
+            .to_owned();
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             error.set(Some(t_now(M::TryBadUrl).to_owned()));
             return;
@@ -422,8 +426,14 @@ mod tests {
             fill_path("/v1/corporations/{number}", &values),
             Ok("/v1/corporations/1010001072706".to_owned())
         );
-        assert_eq!(fill_path("/v/{x}/s", &values), Ok("/v/a%2Fb%20c/s".to_owned()));
-        assert_eq!(fill_path("/v/{missing}", &values), Err("missing".to_owned()));
+        assert_eq!(
+            fill_path("/v/{x}/s", &values),
+            Ok("/v/a%2Fb%20c/s".to_owned())
+        );
+        assert_eq!(
+            fill_path("/v/{missing}", &values),
+            Err("missing".to_owned())
+        );
         assert_eq!(fill_path("/plain", &[]), Ok("/plain".to_owned()));
     }
 }

@@ -31,8 +31,18 @@ const SAMPLES: [Sample; 3] = [
         consent_required: true,
         properties: &[
             ("Fiscal year", "string", true, "会計年度 / fiscal year"),
-            ("Net sales", "integer", false, "売上高（円）/ net sales in yen"),
-            ("Ordinary income", "integer", false, "経常利益（円）/ ordinary income in yen"),
+            (
+                "Net sales",
+                "integer",
+                false,
+                "売上高（円）/ net sales in yen",
+            ),
+            (
+                "Ordinary income",
+                "integer",
+                false,
+                "経常利益（円）/ ordinary income in yen",
+            ),
         ],
     },
     Sample {
@@ -44,8 +54,18 @@ const SAMPLES: [Sample; 3] = [
         block: "Certificate",
         consent_required: false,
         properties: &[
-            ("Certificate name", "string", true, "証明書の名称 / name of the certificate"),
-            ("Issued on", "string", false, "交付日 / date of issue (YYYY-MM-DD)"),
+            (
+                "Certificate name",
+                "string",
+                true,
+                "証明書の名称 / name of the certificate",
+            ),
+            (
+                "Issued on",
+                "string",
+                false,
+                "交付日 / date of issue (YYYY-MM-DD)",
+            ),
         ],
     },
     Sample {
@@ -64,12 +84,7 @@ const SAMPLES: [Sample; 3] = [
 ];
 
 fn openapi(s: &Sample) -> Value {
-    let required: Vec<&str> = s
-        .properties
-        .iter()
-        .filter(|p| p.2)
-        .map(|p| p.0)
-        .collect();
+    let required: Vec<&str> = s.properties.iter().filter(|p| p.2).map(|p| p.0).collect();
     let properties: serde_json::Map<String, Value> = s
         .properties
         .iter()
@@ -151,7 +166,11 @@ mod tests {
         let entries = super::entries();
         assert_eq!(entries.len(), 3);
         for e in &entries {
-            assert!(e.name.contains("サンプル") && e.name.contains("sample"), "{}", e.name);
+            assert!(
+                e.name.contains("サンプル") && e.name.contains("sample"),
+                "{}",
+                e.name
+            );
             let doc: serde_json::Value = serde_json::from_str(&e.openapi).unwrap();
             assert_eq!(doc["openapi"], "3.0.3");
         }

@@ -280,7 +280,9 @@ fn check_url(bad: &mut impl FnMut(&str, String), field: &str, value: &str) {
 /// A browser origin: `http(s)://host[:port]`, nothing after it (browsers send it exactly so).
 fn check_origin(value: &str) -> Result<(), String> {
     let bad = || {
-        format!("{value:?} is not an origin such as https://portal.example.jp (scheme, host and port only)")
+        format!(
+            "{value:?} is not an origin such as https://portal.example.jp (scheme, host and port only)"
+        )
     };
     let url = reqwest::Url::parse(value).map_err(|_| bad())?;
     let exact = url.origin().ascii_serialization();
@@ -438,7 +440,10 @@ systems = [{{ user = "sys", password_hash = "{hash}" }}]
         );
         let path = write(
             dir.path(),
-            &format!("{}cors_origins = [\"http://127.0.0.1:3000\"]\n", good(dir.path())),
+            &format!(
+                "{}cors_origins = [\"http://127.0.0.1:3000\"]\n",
+                good(dir.path())
+            ),
         );
         let config = load(&path, no_env()).unwrap();
         assert_eq!(

@@ -8,7 +8,7 @@ use crate::{
 };
 use axum::{Json, extract::State};
 use renkei_app::model::{
-    ApiDetail, ApiSummary, BoxFuture, CATALOGUE_PER_PAGE, CatalogueQuery, CataloguePage,
+    ApiDetail, ApiSummary, BoxFuture, CATALOGUE_PER_PAGE, CataloguePage, CatalogueQuery,
     CategoryCount, ExchangeView, PortalData,
 };
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
