@@ -164,7 +164,8 @@ test('an exchange through the requester node shows up in the portal', async (t) 
     for (let i = 0; i < tileCount; i++) {
       const slug = await tiles.nth(i).getAttribute('data-slug');
       const detail = await fetch(new URL(`/apis/${slug}/openapi.json`, demo.portal_url));
-      if (detail.ok && (await detail.text()).includes(demo.api_path_template)) {
+      // The path exactly (a JSON key), not a longer path that starts with it.
+      if (detail.ok && (await detail.text()).includes(JSON.stringify(demo.api_path_template))) {
         target = tiles.nth(i);
         break;
       }
