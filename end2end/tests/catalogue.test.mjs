@@ -4,7 +4,8 @@
 //   2. the detail page opens in a new tab, shows an operation's body schema;
 //   3. logged in as the requester organisation, try-it calls the demo's requester node from the
 //      browser (CORS) and shows the standard data;
-//   4. the catalogue at 375 px has no horizontal scrolling, in Japanese and in English.
+//   4. the catalogue at 375 px has no horizontal scrolling, in Japanese and in English;
+//   5. without JavaScript, the search form still works (a GET form).
 // Run by scripts/e2e.sh.
 
 import { test, before, after } from 'node:test';
@@ -263,6 +264,19 @@ test('the catalogue and a detail page fit 375 px, in Japanese and English', asyn
   await more.click();
   await page.getByTestId('tag-popover').first().waitFor({ state: 'visible', timeout: 5_000 });
   await page.screenshot({ path: join(resultsDir, 'catalogue-phone-en.png'), fullPage: true });
+  await context.close();
+});
+
+test('without JavaScript the search is a plain GET form', async () => {
+  const context = await browser.newContext({ javaScriptEnabled: false, locale: 'ja-JP' });
+  const page = await context.newPage();
+  await page.goto(url('/catalogue'));
+  await page.locator(`[data-testid="category-option"][data-category="${NTA_CATEGORY}"]`).check();
+  await page.locator(`[data-testid="category-option"][data-category="${SAMPLE_CATEGORY}"]`).check();
+  await Promise.all([page.waitForURL(/category=/), page.getByTestId('catalogue-submit').click()]);
+  const u = new URL(page.url());
+  assert.deepEqual(u.searchParams.getAll('category').sort(), [NTA_CATEGORY, SAMPLE_CATEGORY].sort());
+  assert.deepEqual((await tileSlugs(page)).sort(), ['nta-corporations', 'sample-certificates']);
   await context.close();
 });
 
