@@ -1,8 +1,8 @@
 //! Server functions the pages call, and the one error type they return.
 
-use crate::model::{ApiDetail, ApiSummary};
+use crate::model::{ApiDetail, ApiSummary, CataloguePage, CatalogueQuery, CategoryCount};
 use leptos::prelude::*;
-use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::codec::{Json, JsonEncoding};
 use serde::{Deserialize, Serialize};
 
 /// What can go wrong between a page and the portal's data. The page branches on the variant
@@ -33,6 +33,32 @@ impl FromServerFnError for UiError {
 pub async fn list_apis() -> Result<Vec<ApiSummary>, UiError> {
     data::source()?.list_apis().await.map_err(UiError::Data)
 }
+
+/// One page of the catalogue search (words AND, categories OR, by name then id) with the category
+/// counts for the filter list.
+#[server(prefix = "/ui/fn", endpoint = "search_catalogue", input = Json)]
+pub async fn search_catalogue(query: CatalogueQuery) -> Result<CataloguePage, UiError> {
+    let mut query = query;
+    query.page = query.page.clamp(1, 1_000_000);
+    // Bounded like the REST search: a URL cannot make the database do unbounded work.
+    query.categories.truncate(MAX_FILTERS);
+    if query.words().len() > MAX_FILTERS {
+        query.q = query.words()[..MAX_FILTERS].join(" ");
+    }
+    data::source()?
+        .search_apis(query)
+        .await
+        .map_err(UiError::Data)
+}
+
+/// The catalogue's categories with their counts (the filter list).
+#[server(prefix = "/ui/fn", endpoint = "catalogue_categories")]
+pub async fn catalogue_categories() -> Result<Vec<CategoryCount>, UiError> {
+    data::source()?.categories().await.map_err(UiError::Data)
+}
+
+/// At most this many words and categories count in a catalogue search.
+pub const MAX_FILTERS: usize = 20;
 
 /// One API's detail page data; `NotFound` when no API has this slug.
 #[server(prefix = "/ui/fn", endpoint = "api_detail")]

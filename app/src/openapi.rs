@@ -8,6 +8,10 @@ const METHODS: [&str; 8] = [
 ];
 /// `$ref` chains longer than this are treated as broken (guards against cycles).
 const MAX_REF_DEPTH: usize = 8;
+/// Body schemas are shown this many levels deep; deeper parts are summarised by their type.
+const MAX_SCHEMA_DEPTH: usize = 8;
+/// At most this many properties are shown per body (a huge document cannot flood the page).
+const MAX_SCHEMA_NODES: usize = 300;
 
 /// The parts of an OpenAPI document a reader needs to call the API.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,7 +32,34 @@ pub struct Operation {
     pub summary: String,
     pub description: String,
     pub parameters: Vec<Parameter>,
+    pub request_body: Option<BodyDoc>,
     pub responses: Vec<ResponseDoc>,
+}
+
+/// A request or response body: its media type and the schema, expanded into properties.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BodyDoc {
+    /// e.g. `application/json`.
+    pub content_type: String,
+    pub required: bool,
+    pub description: String,
+    pub schema: SchemaNode,
+}
+
+/// One level of a schema: the root, a property, or the items of an array.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SchemaNode {
+    /// The property name (empty for the root and for array items).
+    pub name: String,
+    /// The type in a few words, e.g. `object`, `string (date)`, `array of Officer`; a named
+    /// component is shown by its name.
+    pub ty: String,
+    pub required: bool,
+    pub description: String,
+    /// Properties (for an array: the properties of its items).
+    pub children: Vec<SchemaNode>,
+    /// Refers to a component already being expanded above it (shown by name, not again).
+    pub recursive: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,6 +79,8 @@ pub struct ResponseDoc {
     pub status: String,
     pub description: String,
     pub content_types: Vec<String>,
+    /// The schema of the first content type that has one (JSON preferred).
+    pub schema: Option<SchemaNode>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -87,6 +120,9 @@ pub fn parse(json: &str) -> Result<ApiDocument, OpenApiError> {
                 summary: text(op, "summary"),
                 description: text(op, "description"),
                 parameters: parameters(&doc, shared_params, op.get("parameters")),
+                request_body: op
+                    .get("requestBody")
+                    .and_then(|b| body(&doc, resolve(&doc, b))),
                 responses: responses(&doc, op.get("responses")),
             });
         }
@@ -140,6 +176,7 @@ fn responses(doc: &Value, raw: Option<&Value>) -> Vec<ResponseDoc> {
                     .and_then(Value::as_object)
                     .map(|c| c.keys().cloned().collect())
                     .unwrap_or_default(),
+                schema: body(doc, r).map(|b| b.schema),
             }
         })
         .collect();
@@ -150,6 +187,136 @@ fn responses(doc: &Value, raw: Option<&Value>) -> Vec<ResponseDoc> {
             r.status.clone(),
         )
     });
+    out
+}
+
+/// The body of a request body or response object: the JSON media type if there is one, else the
+/// first with a schema.
+fn body(doc: &Value, holder: &Value) -> Option<BodyDoc> {
+    let content = holder.get("content").and_then(Value::as_object)?;
+    let (content_type, media) = content
+        .iter()
+        .filter(|(_, m)| m.get("schema").is_some())
+        .min_by_key(|(ct, _)| !ct.contains("json"))?;
+    let mut budget = MAX_SCHEMA_NODES;
+    let mut seen = Vec::new();
+    let schema = expand(
+        doc,
+        media.get("schema")?,
+        String::new(),
+        false,
+        &mut seen,
+        0,
+        &mut budget,
+    );
+    Some(BodyDoc {
+        content_type: content_type.clone(),
+        required: holder
+            .get("required")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        description: text(holder, "description"),
+        schema,
+    })
+}
+
+/// One schema as a tree of properties. `seen` holds the components being expanded above this
+/// one: meeting one again marks the node `recursive` instead of looping.
+fn expand(
+    doc: &Value,
+    raw: &Value,
+    name: String,
+    required: bool,
+    seen: &mut Vec<String>,
+    depth: usize,
+    budget: &mut usize,
+) -> SchemaNode {
+    let ref_name = raw
+        .get("$ref")
+        .and_then(Value::as_str)
+        .map(|r| r.rsplit('/').next().unwrap_or(r).to_string());
+    let mut node = SchemaNode {
+        name,
+        ty: schema_summary(doc, raw),
+        required,
+        description: text(raw, "description"),
+        ..Default::default()
+    };
+    if let Some(r) = &ref_name
+        && seen.contains(r)
+    {
+        node.recursive = true;
+        return node;
+    }
+    let schema = resolve(doc, raw);
+    if node.description.is_empty() {
+        node.description = text(schema, "description");
+    }
+    if depth >= MAX_SCHEMA_DEPTH || *budget == 0 {
+        return node;
+    }
+    // An array of a component being expanded above: recursive as well.
+    let items_ref = schema
+        .get("items")
+        .and_then(|i| i.get("$ref"))
+        .and_then(Value::as_str)
+        .map(|r| r.rsplit('/').next().unwrap_or(r));
+    if items_ref.is_some_and(|r| seen.iter().any(|s| s == r)) {
+        node.recursive = true;
+        return node;
+    }
+    if let Some(r) = &ref_name {
+        seen.push(r.clone());
+    }
+    node.children = properties(doc, schema, seen, depth, budget);
+    if ref_name.is_some() {
+        seen.pop();
+    }
+    node
+}
+
+/// The properties of an object schema (also through `allOf` and the `items` of an array).
+fn properties(
+    doc: &Value,
+    schema: &Value,
+    seen: &mut Vec<String>,
+    depth: usize,
+    budget: &mut usize,
+) -> Vec<SchemaNode> {
+    if let Some(items) = schema.get("items") {
+        let item = expand(doc, items, String::new(), false, seen, depth + 1, budget);
+        return item.children;
+    }
+    let mut out = Vec::new();
+    if let Some(parts) = schema.get("allOf").and_then(Value::as_array) {
+        for part in parts {
+            let part = expand(doc, part, String::new(), false, seen, depth, budget);
+            out.extend(part.children);
+        }
+    }
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+        for (name, prop) in props {
+            if *budget == 0 {
+                break;
+            }
+            *budget -= 1;
+            let is_required = required.contains(&name.as_str());
+            out.push(expand(
+                doc,
+                prop,
+                name.clone(),
+                is_required,
+                seen,
+                depth + 1,
+                budget,
+            ));
+        }
+    }
     out
 }
 
@@ -167,8 +334,37 @@ fn schema_summary(doc: &Value, schema: &Value) -> String {
             None => "array".to_string(),
         },
         (Some(ty), None) => ty.to_string(),
-        (None, None) => String::new(),
+        (None, None) => {
+            let variants = ["oneOf", "anyOf"]
+                .into_iter()
+                .find_map(|k| schema.get(k).and_then(Value::as_array).map(|v| (k, v)));
+            match variants {
+                Some((kind, list)) => format!(
+                    "{} {}",
+                    if kind == "oneOf" { "one of" } else { "any of" },
+                    list.iter()
+                        .map(|v| schema_summary(doc, v))
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                ),
+                None if schema.get("properties").is_some() || schema.get("allOf").is_some() => {
+                    "object".to_string()
+                }
+                None => String::new(),
+            }
+        }
     };
+    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+        let values: Vec<String> = values
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| v.to_string())
+            })
+            .collect();
+        out = format!("{out} ({})", values.join(" | "));
+    }
     if let Some(format) = schema.get("format").and_then(Value::as_str) {
         out = format!("{out} ({format})");
     }
@@ -294,6 +490,82 @@ mod tests {
             Err(OpenApiError::PathNotObject("/a".into()))
         );
         assert!(matches!(parse("{"), Err(OpenApiError::Json(_))));
+    }
+
+    #[test]
+    fn bodies_expand_refs_into_properties_with_required_marks_and_stop_at_cycles() {
+        let json = r##"{
+          "paths": {"/people": {"post": {
+            "requestBody": {"required": true, "content": {
+              "text/plain": {"schema": {"type": "string"}},
+              "application/json": {"schema": {"$ref": "#/components/schemas/Person"}}}},
+            "responses": {"201": {"description": "Created", "content": {"application/json":
+              {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Person"}}}}}}
+          }}},
+          "components": {"schemas": {
+            "Person": {"type": "object", "required": ["name"], "description": "A person",
+              "properties": {
+                "name": {"type": "string", "description": "Full name"},
+                "born": {"type": "string", "format": "date"},
+                "kind": {"type": "string", "enum": ["a", "b"]},
+                "parent": {"$ref": "#/components/schemas/Person"},
+                "address": {"allOf": [{"$ref": "#/components/schemas/Address"}]}
+              }},
+            "Address": {"type": "object", "required": ["city"], "properties": {"city": {"type": "string"}}}
+          }}
+        }"##;
+        let doc = parse(json).expect("valid document");
+        let op = &doc.operations[0];
+        let body = op.request_body.as_ref().expect("request body");
+        assert_eq!(body.content_type, "application/json");
+        assert!(body.required);
+        assert_eq!(body.schema.ty, "Person");
+        assert_eq!(body.schema.description, "A person");
+        let props: Vec<(&str, &str, bool)> = body
+            .schema
+            .children
+            .iter()
+            .map(|p| (p.name.as_str(), p.ty.as_str(), p.required))
+            .collect();
+        assert_eq!(
+            props,
+            [
+                ("name", "string", true),
+                ("born", "string (date)", false),
+                ("kind", "string (a | b)", false),
+                ("parent", "Person", false),
+                ("address", "object", false),
+            ]
+        );
+        assert_eq!(body.schema.children[0].description, "Full name");
+        let parent = &body.schema.children[3];
+        assert!(parent.recursive && parent.children.is_empty());
+        assert_eq!(body.schema.children[4].children[0].name, "city");
+        assert!(body.schema.children[4].children[0].required);
+
+        let response = op.responses[0].schema.as_ref().expect("response schema");
+        assert_eq!(response.ty, "array of Person");
+        assert_eq!(response.children[0].name, "name");
+        // Person's parent is a Person again: shown by name, not expanded.
+        assert!(response.children[3].recursive);
+    }
+
+    #[test]
+    fn mutually_recursive_components_terminate() {
+        let json = r##"{"paths": {"/a": {"get": {"responses": {"200": {"description": "x",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/A"}}}}}}}},
+          "components": {"schemas": {
+            "A": {"type": "object", "properties": {"b": {"$ref": "#/components/schemas/B"}}},
+            "B": {"type": "object", "properties": {"a": {"$ref": "#/components/schemas/A"}}}}}}"##;
+        let doc = parse(json).expect("valid document");
+        let schema = doc.operations[0].responses[0].schema.as_ref().unwrap();
+        let b = &schema.children[0];
+        assert_eq!((b.name.as_str(), b.recursive), ("b", false));
+        let a = &b.children[0];
+        assert_eq!(
+            (a.name.as_str(), a.ty.as_str(), a.recursive),
+            ("a", "A", true)
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod logs;
 mod operator;
 mod publish;
 mod systems;
+mod try_it;
 
 pub use account::{
     AccountPage, EmailConfirmPage, InvitationPage, LoginPage, PasswordResetPage, SignupPage,

@@ -135,16 +135,19 @@ test('an exchange through the requester node shows up in the portal', async (t) 
 
     const filter = page.getByTestId('catalogue-filter');
     const count = page.getByTestId('catalogue-count');
+    // The search runs on the server: Enter submits it (the URL keeps it).
     await filter.fill('zzz-no-such-api-zzz');
+    await filter.press('Enter');
     await page.waitForFunction(
       () => document.querySelector('[data-testid="catalogue-count"]')?.textContent.startsWith('0 件'),
       null,
       { timeout: 5_000 },
     );
     assert.equal(await page.getByTestId('api-tile').count(), 0);
-    assert.match(await count.textContent(), /^0 件 \/ 0 APIs/);
+    assert.match(await count.textContent(), /^0 件/);
 
     await filter.fill('');
+    await filter.press('Enter');
     await page.waitForFunction(
       (n) => document.querySelectorAll('[data-testid="api-tile"]').length === n,
       tileCount,
@@ -161,12 +164,14 @@ test('an exchange through the requester node shows up in the portal', async (t) 
     for (let i = 0; i < tileCount; i++) {
       const slug = await tiles.nth(i).getAttribute('data-slug');
       const detail = await fetch(new URL(`/apis/${slug}/openapi.json`, demo.portal_url));
-      if (detail.ok && (await detail.text()).includes(demo.api_path_template)) {
+      // The path exactly (a JSON key), not a longer path that starts with it.
+      if (detail.ok && (await detail.text()).includes(JSON.stringify(demo.api_path_template))) {
         target = tiles.nth(i);
         break;
       }
     }
-    await target.locator('a').click();
+    // The tile's link opens a new tab (the catalogue journey checks that); here, go there.
+    await page.goto(new URL(await target.locator('a').first().getAttribute('href'), demo.portal_url).href);
     const detail = page.getByTestId('api-detail');
     await detail.waitFor({ timeout: 10_000 });
     assert.equal(await page.getByTestId('api-client-id').textContent(), demo.provider_client_id);

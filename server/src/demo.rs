@@ -16,6 +16,8 @@ use crate::{
 };
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
+
+mod samples;
 use std::{
     path::{Path, PathBuf},
     sync::Arc,
@@ -227,6 +229,9 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
             .await?;
     }
     portal.publish_api(catalogue_entry()).await?;
+    for sample in samples::entries() {
+        portal.publish_api(sample).await?;
+    }
     // The requester node is a client of the portal's OIDC provider (per-request consent).
     portal
         .register_oidc_client(
@@ -340,6 +345,15 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
                 post_authorized_url: None,
                 no_consent_url: None,
             }),
+            // The portal's try-it form calls this node from the browser.
+            cors_origins: [
+                portal_url.clone(),
+                portal_url.replace("127.0.0.1", "localhost"),
+            ]
+            .into_iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect(),
         }),
         connectbox: None,
     })

@@ -116,6 +116,11 @@ pub struct RequesterConfig {
     /// Per-request consent (都度同意) through an OIDC provider; none = no consent pages.
     #[serde(default)]
     pub consent: Option<crate::consent::tsudo::TsudoConfig>,
+    /// Browser origins allowed to call the requester API across origins, e.g. the portal's
+    /// `https://portal.example.jp` for its try-it form. Empty (the default): no CORS headers, so
+    /// browsers keep every other site's pages from calling this node.
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -300,11 +305,16 @@ pub fn router(state: Arc<NodeState>) -> axum::Router {
                 get(corporations::corporation_status),
             );
     }
-    if state.config.requester.is_some() {
-        app = app
+    if let Some(requester) = &state.config.requester {
+        let mut routes = axum::Router::new()
             .route("/v1/reception_jizen", post(requester::reception_jizen))
             .route("/v1/requests", post(requester::send_request))
-            .route("/v1/reception_tsudo", post(requester::reception_tsudo))
+            .route("/v1/reception_tsudo", post(requester::reception_tsudo));
+        if let Some(cors) = requester::cors_layer(&requester.cors_origins) {
+            routes = routes.layer(cors);
+        }
+        app = app
+            .merge(routes)
             .route("/v1/consent", get(crate::consent::tsudo::consent_page))
             .route("/scope.html", get(crate::consent::tsudo::consent_page))
             .route("/v1/auth", get(crate::consent::tsudo::start))
@@ -424,6 +434,132 @@ mod tests {
                 "{file}"
             );
         }
+    }
+
+    /// A requester node's whole router, from a configuration with these CORS origins.
+    async fn requester_router(dir: &std::path::Path, cors_origins: Vec<String>) -> axum::Router {
+        let config = NodeConfig {
+            client_id: "requester-a".into(),
+            organisation: "A".into(),
+            listen: "127.0.0.1:0".into(),
+            database_url: crate::storage::sqlite_url(&dir.join("node.db")),
+            key_file: dir.join("node.key.pem"),
+            portal_url: None,
+            portal_public_key: None,
+            bundle_file: None,
+            bundle_poll_ms: 30_000,
+            admin_password_hash: None,
+            trusted_proxies: vec![],
+            provider: None,
+            requester: Some(super::RequesterConfig {
+                systems: vec![super::LocalSystem {
+                    user: "sys".into(),
+                    password_hash: crate::password::hash("a long enough password"),
+                }],
+                providers: vec![],
+                consent: None,
+                cors_origins,
+            }),
+            connectbox: None,
+            tls: None,
+            peer_ca_file: None,
+        };
+        super::router(super::NodeState::open(config).await.unwrap())
+    }
+
+    fn preflight(origin: &str) -> axum::http::Request<axum::body::Body> {
+        axum::http::Request::builder()
+            .method("OPTIONS")
+            .uri("/v1/requests")
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type",
+            )
+            .body(axum::body::Body::empty())
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_requester_api_allows_only_the_configured_origins() {
+        use tower::ServiceExt;
+        let dir = tempfile::tempdir().unwrap();
+        let portal = "http://127.0.0.1:3000";
+        let app = requester_router(dir.path(), vec![portal.into()]).await;
+
+        let allowed = app.clone().oneshot(preflight(portal)).await.unwrap();
+        assert!(allowed.status().is_success(), "{}", allowed.status());
+        let h = allowed.headers();
+        assert_eq!(h["access-control-allow-origin"], portal);
+        assert!(
+            h["access-control-allow-methods"]
+                .to_str()
+                .unwrap()
+                .contains("POST")
+        );
+        let headers = h["access-control-allow-headers"].to_str().unwrap();
+        assert!(
+            headers.contains("authorization") && headers.contains("content-type"),
+            "{headers}"
+        );
+
+        let refused = app
+            .clone()
+            .oneshot(preflight("https://evil.example"))
+            .await
+            .unwrap();
+        assert!(
+            refused
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none()
+        );
+
+        // The actual call from the portal's origin carries the header too (here: refused for
+        // its missing credentials, which the browser page may then read).
+        let call = axum::http::Request::builder()
+            .method("POST")
+            .uri("/v1/requests")
+            .header("origin", portal)
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from("{}"))
+            .unwrap();
+        let answer = app.clone().oneshot(call).await.unwrap();
+        assert_eq!(answer.status(), axum::http::StatusCode::UNAUTHORIZED);
+        assert_eq!(answer.headers()["access-control-allow-origin"], portal);
+
+        // Health and the other node routes are not opened to other origins.
+        let health = axum::http::Request::builder()
+            .uri("/healthz")
+            .header("origin", portal)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let answer = app.oneshot(health).await.unwrap();
+        assert!(
+            answer
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none()
+        );
+    }
+
+    #[tokio::test]
+    async fn without_cors_origins_no_origin_is_allowed() {
+        use tower::ServiceExt;
+        let dir = tempfile::tempdir().unwrap();
+        let app = requester_router(dir.path(), vec![]).await;
+        let answer = app
+            .oneshot(preflight("http://127.0.0.1:3000"))
+            .await
+            .unwrap();
+        assert!(
+            answer
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none()
+        );
+        assert!(!answer.status().is_success(), "{}", answer.status());
     }
 
     #[test]

@@ -8,7 +8,9 @@ use axum::{
     routing::post,
 };
 use base64::Engine;
+use renkei::portal::data::DbPortalData;
 use renkei::portal_ui::ui_router;
+use renkei::storage::entity::portal_api;
 use renkei_app::model::{ApiDetail, ApiSummary, BoxFuture, ExchangeView, PortalData};
 use serde_json::json;
 use std::{
@@ -100,6 +102,8 @@ impl MemoryData {
                               Serves NTA corporate-number data in the standard format."
                     .into(),
                 openapi_json: OPENAPI.into(),
+                terms: "出典を明記してください / Credit the source.".into(),
+                provider_organisation: Some("国税庁データ提供者".into()),
             }],
             exchanges: Mutex::new(vec![
                 exchange(
@@ -176,7 +180,11 @@ struct TestUi {
 
 impl TestUi {
     async fn start(data: MemoryData, site_root: PathBuf) -> Self {
-        let router = ui_router(Arc::new(data), site_root);
+        Self::over(Arc::new(data), site_root).await
+    }
+
+    async fn over(data: Arc<dyn PortalData>, site_root: PathBuf) -> Self {
+        let router = ui_router(data, site_root);
         let base = serve(router).await;
         Self {
             base,
@@ -225,7 +233,7 @@ fn catalogue_is_rendered_on_the_server_with_its_api_tiles() {
             assert_eq!(headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
             for needle in [
                 "<html lang=\"ja\">",
-                "<title>API カタログ / API catalogue — renkei</title>",
+                "<title>API カタログ — renkei</title>",
                 "data-testid=\"api-tile\"",
                 "data-slug=\"nta-corporations\"",
                 "href=\"/apis/nta-corporations\"",
@@ -233,8 +241,14 @@ fn catalogue_is_rendered_on_the_server_with_its_api_tiles() {
                 PROVIDER,
                 "法人情報",
                 ">basic</code>",
-                "同意不要 / No consent needed",
-                "1 件 / 1 API",
+                "同意不要",
+                "1 件",
+                // The detail page opens in a new tab, so the search results stay.
+                "target=\"_blank\" rel=\"noopener\"",
+                // A GET form: searching works before (and without) the browser bundle.
+                "method=\"get\" action=\"/catalogue\" role=\"search\"",
+                "name=\"q\"",
+                "name=\"category\" value=\"法人情報\"",
                 "出典：国税庁法人番号公表サイト（国税庁）",
                 "/pkg/renkei.js",
                 "/pkg/renkei_bg.wasm",
@@ -269,6 +283,12 @@ fn api_detail_lists_operations_from_the_openapi_document() {
             "href=\"/apis/nta-corporations/openapi.json\"",
             "<details class=\"raw-json\">",
             "\"openapi\": \"3.0.3\"",
+            // Terms, provider organisation, apply link, try-it section.
+            "出典を明記してください / Credit the source.",
+            "国税庁データ提供者",
+            "href=\"/applications/new?api=nta-corporations\"",
+            ">利用申請</a>",
+            "data-testid=\"try-it\"",
         ] {
             position(&html, needle);
         }
@@ -436,6 +456,276 @@ fn stylesheet_bundle_and_openapi_download_are_served() {
             json!({"error": {"message": "API「nope」は見つかりません / No API with the slug \"nope\" exists."}})
         );
     });
+}
+
+// ---- Catalogue search and detail pages over the portal's database ------------------------------
+
+/// The UI over a real portal database (an SQLite file) holding `apis`, stored as publishing does.
+struct DbUi {
+    ui: TestUi,
+    _dir: tempfile::TempDir,
+}
+
+async fn db_ui(apis: Vec<portal_api::Model>) -> DbUi {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = renkei::storage::open(&renkei::storage::sqlite_url(&dir.path().join("portal.db")))
+        .await
+        .expect("portal database");
+    for api in apis {
+        renkei::portal::catalogue::store_api(&db, api)
+            .await
+            .expect("store API");
+    }
+    let ui = TestUi::over(
+        Arc::new(DbPortalData { db }),
+        repo_root().join("target/site"),
+    )
+    .await;
+    DbUi { ui, _dir: dir }
+}
+
+fn row(slug: &str, name: &str, categories: &[&str]) -> portal_api::Model {
+    portal_api::Model {
+        id: 0,
+        slug: slug.into(),
+        name: name.into(),
+        summary: format!("{name} の概要"),
+        description: String::new(),
+        provider: "提供者".into(),
+        provider_client_id: "prov".into(),
+        categories: json!(categories).to_string(),
+        scopes: json!(["basic"]).to_string(),
+        consent_required: false,
+        path_template: "/v1/x/{id}".into(),
+        openapi: OPENAPI.into(),
+        organisation_id: None,
+        terms: String::new(),
+        status: "published".into(),
+        version: "1.0.0".into(),
+        updated_at: String::new(),
+    }
+}
+
+/// The slugs of the tiles, in page order.
+fn tile_slugs(html: &str) -> Vec<String> {
+    html.split("data-testid=\"api-tile\" data-slug=\"")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap_or(0)].to_string())
+        .collect()
+}
+
+#[test]
+fn catalogue_search_with_two_categories_shows_their_union_by_name() {
+    run(async {
+        let t = db_ui(vec![
+            row("gamma", "Gamma", &["weather"]),
+            row("beta", "Beta", &["finance", "tax"]),
+            row("delta", "Delta", &["finance"]),
+            row("alpha", "Alpha", &["tax"]),
+        ])
+        .await;
+        let (status, _, html) = t.ui.get("/catalogue?category=tax&category=finance").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(tile_slugs(&html), ["alpha", "beta", "delta"]);
+        position(&html, "3 件");
+        // The boxes of the search are ticked on the server-rendered page (a reload keeps them).
+        for category in ["tax", "finance"] {
+            position(
+                &html,
+                &format!(
+                    "name=\"category\" value=\"{category}\" data-testid=\"category-option\" data-category=\"{category}\" checked"
+                ),
+            );
+        }
+        lacks(&html, "data-category=\"weather\" checked");
+        // Counts of every category next to its box.
+        position(
+            &html,
+            "<span class=\"category-name\">finance</span><span class=\"category-count\">(2)</span>",
+        );
+
+        // Words and categories together: the words narrow the union.
+        let (_, _, html) =
+            t.ui.get("/catalogue?q=BETA&category=tax&category=finance")
+                .await;
+        assert_eq!(tile_slugs(&html), ["beta"]);
+        position(&html, "value=\"BETA\"");
+
+        let (_, _, html) = t.ui.get("/catalogue").await;
+        assert_eq!(tile_slugs(&html), ["alpha", "beta", "delta", "gamma"]);
+    });
+}
+
+#[test]
+fn catalogue_pages_are_stable_and_linked() {
+    run(async {
+        let apis = (1..=14)
+            .rev()
+            .map(|i| row(&format!("api-{i:02}"), &format!("API {i:02}"), &["c"]))
+            .collect();
+        let t = db_ui(apis).await;
+        let (_, _, html) = t.ui.get("/catalogue?category=c").await;
+        let first: Vec<String> = (1..=12).map(|i| format!("api-{i:02}")).collect();
+        assert_eq!(tile_slugs(&html), first);
+        position(&html, "14 件 · ページ 1 / 2");
+        position(&html, "data-testid=\"pager\"");
+        position(
+            &html,
+            "href=\"/catalogue?category=c&amp;page=2\" rel=\"next\"",
+        );
+        lacks(&html, "data-testid=\"page-prev\"");
+
+        let (status, _, html) = t.ui.get("/catalogue?category=c&page=2").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(tile_slugs(&html), ["api-13", "api-14"]);
+        position(&html, "href=\"/catalogue?category=c\" rel=\"prev\"");
+        position(
+            &html,
+            "href=\"/catalogue?category=c&amp;page=2\" aria-current=\"page\"",
+        );
+
+        // Past the end: the empty state, not an error.
+        let (status, _, html) = t.ui.get("/catalogue?page=9").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(tile_slugs(&html).is_empty());
+        position(&html, "条件に合う API はありません。");
+    });
+}
+
+#[test]
+fn catalogue_empty_states_say_why() {
+    run(async {
+        let t = db_ui(vec![row("alpha", "Alpha", &["tax"])]).await;
+        let (_, _, html) = t.ui.get("/catalogue?q=zzz-nothing").await;
+        position(&html, "data-testid=\"catalogue-empty\"");
+        position(&html, "条件に合う API はありません。");
+        position(
+            &html,
+            "キーワードを減らすか、カテゴリの選択を外してみてください。",
+        );
+        position(&html, "href=\"/catalogue\" data-testid=\"catalogue-clear\"");
+        position(&html, "0 件");
+
+        let (_, _, html) = t.ui.get("/catalogue?q=zzz-nothing&lang=en").await;
+        position(&html, "No API matches your search.");
+        position(&html, "0 APIs");
+        position(&html, "<h1>API catalogue</h1>");
+
+        let empty = db_ui(Vec::new()).await;
+        let (status, _, html) = empty.ui.get("/catalogue").await;
+        assert_eq!(status, StatusCode::OK);
+        position(&html, "公開中の API はまだありません。");
+        lacks(&html, "data-testid=\"category-filter\"");
+    });
+}
+
+#[test]
+fn a_tile_shows_its_first_category_then_an_ellipsis_with_the_full_list() {
+    run(async {
+        let t = db_ui(vec![
+            row("many", "Many", &["国税庁", "法人", "Corporate registry"]),
+            row("one", "One", &["法人"]),
+        ])
+        .await;
+        let (_, _, html) = t.ui.get("/catalogue").await;
+        let many =
+            &html[position(&html, "data-slug=\"many\"")..position(&html, "data-slug=\"one\"")];
+        position(
+            many,
+            "title=\"国税庁、法人、Corporate registry\" data-testid=\"tag-first\" class=\"tag\">国税庁</span>",
+        );
+        position(many, "data-testid=\"tag-more\"");
+        position(
+            many,
+            "aria-label=\"すべてのカテゴリ: 国税庁、法人、Corporate registry\"",
+        );
+        position(many, ">…</button>");
+        position(
+            many,
+            "role=\"tooltip\" data-testid=\"tag-popover\" class=\"tag-popover\"><span class=\"tag\">国税庁</span><span class=\"tag\">法人</span><span class=\"tag\">Corporate registry</span>",
+        );
+        let one = &html[position(&html, "data-slug=\"one\"")..];
+        position(one, "data-testid=\"tag-first\" class=\"tag\">法人</span>");
+        lacks(one, "tag-more");
+    });
+}
+
+#[test]
+fn an_unpublished_or_unknown_api_has_no_page() {
+    run(async {
+        let mut hidden = row("hidden", "Hidden", &["tax"]);
+        hidden.status = "unpublished".into();
+        let t = db_ui(vec![hidden, row("shown", "Shown", &["tax"])]).await;
+        for path in ["/apis/hidden", "/apis/never-was"] {
+            let (status, _, html) = t.ui.get(path).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+            position(&html, "data-testid=\"not-found\"");
+        }
+        let (status, _, _) = t.ui.get("/apis/hidden/openapi.json").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (_, _, html) = t.ui.get("/catalogue?category=tax").await;
+        assert_eq!(tile_slugs(&html), ["shown"]);
+        let (status, _, _) = t.ui.get("/apis/shown").await;
+        assert_eq!(status, StatusCode::OK);
+    });
+}
+
+const BODY_DOC: &str = r##"{
+  "openapi": "3.0.3",
+  "info": {"title": "Body API", "version": "2.0.0"},
+  "paths": {"/v1/things/{id}": {"get": {
+    "summary": "Get a thing",
+    "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+    "responses": {"200": {"description": "The thing", "content": {"application/json":
+      {"schema": {"$ref": "#/components/schemas/Thing"}}}}}
+  }}},
+  "components": {"schemas": {"Thing": {"type": "object", "required": ["name"], "properties": {
+    "name": {"type": "string", "description": "The <b>name</b>"},
+    "parts": {"type": "array", "items": {"$ref": "#/components/schemas/Thing"}}
+  }}}}
+}"##;
+
+#[test]
+fn detail_page_escapes_the_description_and_shows_body_schemas() {
+    run(async {
+        let mut api = row("things", "Things <i>API</i>", &["tax"]);
+        api.description = "<script>alert(\"x\")</script> & <b>bold</b>\n\nSecond paragraph.".into();
+        api.terms = "Use <u>fairly</u>.".into();
+        api.openapi = BODY_DOC.into();
+        let t = db_ui(vec![api]).await;
+        let (status, _, html) = t.ui.get("/apis/things").await;
+        assert_eq!(status, StatusCode::OK);
+        position(
+            &html,
+            "<p>&lt;script&gt;alert(\"x\")&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;</p>",
+        );
+        lacks(&html, "<script>alert");
+        lacks(&html, "<b>bold");
+        position(&html, "<p>Second paragraph.</p>");
+        position(&html, "<h1>Things &lt;i&gt;API&lt;/i&gt;</h1>");
+        position(&html, "Use &lt;u&gt;fairly&lt;/u&gt;.");
+        // The response body: the component's properties with types, required marks and a
+        // recursive reference shown once, by name.
+        position(&html, "data-testid=\"api-schema\"");
+        position(&html, "<code class=\"schema-type\">Thing</code>");
+        let name = &html[position(&html, "data-name=\"name\"")..];
+        position(
+            name,
+            "<code class=\"schema-type\">string</code> <span class=\"required\">必須</span>",
+        );
+        position(name, "The &lt;b&gt;name&lt;/b&gt;");
+        let parts = &html[position(&html, "data-name=\"parts\"")..];
+        position(parts, "<code class=\"schema-type\">array of Thing</code>");
+        position(parts, "data-name=\"parts\"");
+        position(&html, "（再帰：上と同じ構造）");
+        // The catalogue escapes the name too.
+        let (_, _, html) = t.ui.get("/catalogue").await;
+        position(&html, "Things &lt;i&gt;API&lt;/i&gt;");
+    });
+}
+
+fn lacks(html: &str, needle: &str) {
+    assert!(!html.contains(needle), "page has {needle:?}:\n{html}");
 }
 
 // ---- Preview server: the UI plus a stand-in requester node, for browser work without the demo ----

@@ -153,6 +153,7 @@ async fn env(mode: UploadMode) -> Env {
                 endpoint: provider_url.clone(),
             }],
             consent: None,
+            cors_origins: vec![],
         }),
         connectbox: None,
     })

@@ -1,10 +1,14 @@
-//! One API's page: what it returns, who provides it, how to call it, and its OpenAPI document.
+//! One API's page: what it returns, who provides it, its terms, its OpenAPI document as readable
+//! operations with their body schemas, a link to apply, and (logged in) a try-it form that calls
+//! the viewer's own requester node straight from the browser.
 
 use super::catalogue::ConsentBadge;
+use super::try_it::TryIt;
 use super::{ErrorNotice, Loading, NotFound, PageTitle};
 use crate::api::{UiError, get_api_detail};
-use crate::model::ApiDetail;
-use crate::openapi::{self, Operation};
+use crate::i18n::{M, t, use_lang};
+use crate::model::{ApiDetail, encode_component};
+use crate::openapi::{self, BodyDoc, Operation, SchemaNode};
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -32,94 +36,134 @@ pub fn ApiDetailPage() -> impl IntoView {
 
 #[component]
 fn ApiDetailView(detail: ApiDetail) -> impl IntoView {
+    let lang = use_lang();
     let ApiDetail {
         api,
         description,
         openapi_json,
+        terms,
+        provider_organisation,
     } = detail;
     let download_href = format!("/apis/{}/openapi.json", api.slug);
     let download_name = format!("{}.openapi.json", api.slug);
+    let apply_href = format!("/applications/new?api={}", encode_component(&api.slug));
     let document = openapi::parse(&openapi_json);
+    let try_operations: Vec<Operation> = document
+        .as_ref()
+        .map(|d| {
+            d.operations
+                .iter()
+                .filter(|o| o.method == "GET")
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
 
     view! {
         <PageTitle text=api.name.clone() />
         <article class="api-detail" data-testid="api-detail" data-slug=api.slug.clone()>
             <p class="breadcrumb">
-                <a href="/catalogue">"カタログ / Catalogue"</a>
+                <a href="/catalogue">{t(M::NavCatalogue)}</a>
                 " › "
                 {api.name.clone()}
             </p>
             <h1>{api.name.clone()}</h1>
-            <p class="lead">{api.summary.clone()}</p>
-            <div class="description">
+            <p class="lead" data-testid="api-summary">{api.summary.clone()}</p>
+            <div class="description" data-testid="api-description">
                 {description
                     .split("\n\n")
                     .filter(|p| !p.trim().is_empty())
                     .map(|p| view! { <p>{p.trim().to_string()}</p> })
                     .collect_view()}
             </div>
+            <p class="apply">
+                <a class="button button-primary" href=apply_href data-testid="apply-link">
+                    {t(M::DetailApply)}
+                </a>
+                <span class="apply-hint">{t(M::DetailApplyHint)}</span>
+            </p>
 
-            <h2>"概要 " <span class="en">"Overview"</span></h2>
+            <h2>{t(M::DetailOverview)}</h2>
             <dl class="facts facts-wide">
-                <dt>"提供者 / Provider"</dt>
+                <dt>{t(M::CatProvider)}</dt>
                 <dd data-testid="api-provider">{api.provider.clone()}</dd>
-                <dt>"提供者クライアント ID / Provider client id"</dt>
+                {provider_organisation
+                    .map(|org| {
+                        view! {
+                            <dt>{t(M::DetailProviderOrg)}</dt>
+                            <dd data-testid="api-provider-org">{org}</dd>
+                        }
+                    })}
+                <dt>{t(M::DetailClientId)}</dt>
                 <dd>
                     <code data-testid="api-client-id">{api.provider_client_id.clone()}</code>
                 </dd>
-                <dt>"パス / Path template"</dt>
+                <dt>{t(M::DetailPath)}</dt>
                 <dd>
                     <code data-testid="api-path">{api.path_template.clone()}</code>
                 </dd>
-                <dt>"スコープ / Scopes"</dt>
-                <dd>
+                <dt>{t(M::CatScopes)}</dt>
+                <dd data-testid="api-scopes">
                     {api
                         .scopes
                         .iter()
                         .map(|s| view! { <code class="scope">{s.clone()}</code> })
                         .collect_view()}
                 </dd>
-                <dt>"カテゴリ / Categories"</dt>
-                <dd>
+                <dt>{t(M::CatCategory)}</dt>
+                <dd data-testid="api-categories">
                     {api
                         .categories
                         .iter()
                         .map(|c| view! { <span class="tag">{c.clone()}</span> })
                         .collect_view()}
                 </dd>
-                <dt>"同意 / Consent"</dt>
-                <dd>
+                <dt>{t(M::DetailConsent)}</dt>
+                <dd data-testid="api-consent">
                     <ConsentBadge required=api.consent_required />
+                </dd>
+                <dt>{t(M::DetailTerms)}</dt>
+                <dd data-testid="api-terms">
+                    {if terms.trim().is_empty() {
+                        t(M::DetailNoTerms).to_string()
+                    } else {
+                        terms
+                    }}
                 </dd>
             </dl>
 
-            <h2>"OpenAPI " <span class="en">"Operations"</span></h2>
+            <h2>{t(M::DetailOperations)}</h2>
             {match document {
                 Ok(doc) => {
-                    Either::Left(view! {
-                        <p class="doc-meta">
-                            {format!(
-                                "{} · version {} · OpenAPI {}",
-                                doc.title,
-                                doc.version,
-                                doc.openapi,
-                            )}
-                        </p>
-                        <div class="operations">
-                            {doc
-                                .operations
-                                .into_iter()
-                                .map(|operation| view! { <OperationView operation /> })
-                                .collect_view()}
-                        </div>
-                    })
+                    Either::Left(
+                        view! {
+                            <p class="doc-meta">
+                                {format!(
+                                    "{} · {} {} · OpenAPI {}",
+                                    doc.title,
+                                    t(M::DetailVersion),
+                                    doc.version,
+                                    doc.openapi,
+                                )}
+                            </p>
+                            <div class="operations">
+                                {doc
+                                    .operations
+                                    .into_iter()
+                                    .map(|operation| view! { <OperationView operation /> })
+                                    .collect_view()}
+                            </div>
+                        },
+                    )
                 }
                 Err(e) => {
-                    Either::Right(view! {
-                        <div class="notice notice-error" role="alert">
-                            <p>{e.to_string()}</p>
-                        </div>
-                    })
+                    Either::Right(
+                        view! {
+                            <div class="notice notice-error" role="alert">
+                                <p>{lang.pick(&e.to_string()).to_string()}</p>
+                            </div>
+                        },
+                    )
                 }
             }}
             <p class="download">
@@ -130,15 +174,21 @@ fn ApiDetailView(detail: ApiDetail) -> impl IntoView {
                     rel="external"
                     data-testid="openapi-download"
                 >
-                    "OpenAPI をダウンロード / Download OpenAPI (JSON)"
+                    {t(M::DetailDownload)}
                 </a>
             </p>
             <details class="raw-json">
-                <summary>"OpenAPI 文書（JSON）/ Raw OpenAPI document"</summary>
+                <summary>{t(M::DetailRaw)}</summary>
                 <pre>
                     <code>{openapi_json}</code>
                 </pre>
             </details>
+
+            <TryIt
+                provider=api.provider_client_id.clone()
+                scopes=api.scopes.clone()
+                operations=try_operations
+            />
         </article>
     }
 }
@@ -151,6 +201,7 @@ fn OperationView(operation: Operation) -> impl IntoView {
         summary,
         description,
         parameters,
+        request_body,
         responses,
     } = operation;
     let method_class = format!("method method-{}", method.to_ascii_lowercase());
@@ -165,16 +216,16 @@ fn OperationView(operation: Operation) -> impl IntoView {
             {(!parameters.is_empty())
                 .then(|| {
                     view! {
-                        <h4>"パラメータ / Parameters"</h4>
+                        <h4>{t(M::DetailParameters)}</h4>
                         <div class="table-wrap">
                             <table class="params">
                                 <thead>
                                     <tr>
-                                        <th>"名前 / Name"</th>
-                                        <th>"場所 / In"</th>
-                                        <th>"型 / Schema"</th>
-                                        <th>"必須 / Required"</th>
-                                        <th>"説明 / Description"</th>
+                                        <th>{t(M::DetailParamName)}</th>
+                                        <th>{t(M::DetailParamIn)}</th>
+                                        <th>{t(M::DetailParamType)}</th>
+                                        <th>{t(M::DetailParamRequired)}</th>
+                                        <th>{t(M::DetailParamDescription)}</th>
                                     </tr>
                                 </thead>
                                 <tbody>
@@ -190,7 +241,13 @@ fn OperationView(operation: Operation) -> impl IntoView {
                                                     <td>
                                                         <code>{p.schema}</code>
                                                     </td>
-                                                    <td>{if p.required { "必須 / yes" } else { "任意 / no" }}</td>
+                                                    <td>
+                                                        {if p.required {
+                                                            t(M::DetailYes)
+                                                        } else {
+                                                            t(M::DetailNo)
+                                                        }}
+                                                    </td>
                                                     <td>{p.description}</td>
                                                 </tr>
                                             }
@@ -201,7 +258,14 @@ fn OperationView(operation: Operation) -> impl IntoView {
                         </div>
                     }
                 })}
-            <h4>"レスポンス / Responses"</h4>
+            {request_body
+                .map(|body| {
+                    view! {
+                        <h4>{t(M::DetailRequestBody)}</h4>
+                        <BodyView body />
+                    }
+                })}
+            <h4>{t(M::DetailResponses)}</h4>
             <ul class="responses">
                 {responses
                     .into_iter()
@@ -210,8 +274,9 @@ fn OperationView(operation: Operation) -> impl IntoView {
                             "status status-{}",
                             r.status.chars().next().unwrap_or('x'),
                         );
+                        let status = r.status.clone();
                         view! {
-                            <li>
+                            <li data-testid="api-response" data-status=status>
                                 <span class=class>{r.status}</span>
                                 " "
                                 {r.description}
@@ -222,6 +287,7 @@ fn OperationView(operation: Operation) -> impl IntoView {
                                             <code class="content-type">{r.content_types.join(", ")}</code>
                                         }
                                     })}
+                                {r.schema.map(|schema| view! { <SchemaTree schema /> })}
                             </li>
                         }
                     })
@@ -229,4 +295,63 @@ fn OperationView(operation: Operation) -> impl IntoView {
             </ul>
         </section>
     }
+}
+
+#[component]
+fn BodyView(body: BodyDoc) -> impl IntoView {
+    view! {
+        <div class="body-doc" data-testid="api-request-body">
+            <p>
+                <code class="content-type">{body.content_type}</code>
+                {body.required.then(|| view! { " " <span class="required">{t(M::DetailRequiredMark)}</span> })}
+                {(!body.description.is_empty()).then(|| view! { " " {body.description} })}
+            </p>
+            <SchemaTree schema=body.schema />
+        </div>
+    }
+}
+
+/// A body schema: its type, then its properties as a nested list.
+#[component]
+fn SchemaTree(schema: SchemaNode) -> impl IntoView {
+    view! {
+        <div class="schema" data-testid="api-schema">
+            <p class="schema-root">
+                <code class="schema-type">{schema.ty.clone()}</code>
+                {(!schema.description.is_empty())
+                    .then(|| view! { " " <span class="schema-desc">{schema.description.clone()}</span> })}
+            </p>
+            {properties(schema.children)}
+        </div>
+    }
+}
+
+/// Nested properties (a function, not a component: it calls itself for each level).
+fn properties(children: Vec<SchemaNode>) -> AnyView {
+    if children.is_empty() {
+        return ().into_any();
+    }
+    view! {
+        <ul class="schema-props">
+            {children
+                .into_iter()
+                .map(|p| {
+                    let name = p.name.clone();
+                    view! {
+                        <li data-testid="schema-prop" data-name=name>
+                            <code class="prop-name">{p.name}</code>
+                            " "
+                            <code class="schema-type">{p.ty}</code>
+                            {p.required.then(|| view! { " " <span class="required">{t(M::DetailRequiredMark)}</span> })}
+                            {p.recursive.then(|| view! { " " <span class="schema-desc">{t(M::DetailRecursive)}</span> })}
+                            {(!p.description.is_empty())
+                                .then(|| view! { " " <span class="schema-desc">{p.description}</span> })}
+                            {properties(p.children)}
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
+    }
+    .into_any()
 }

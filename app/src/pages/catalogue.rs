@@ -1,80 +1,305 @@
-//! The API catalogue (カタログ): every published API as a tile, with a filter box.
+//! The API catalogue (カタログ): a search form (keywords, categories combined with OR) over the
+//! portal's server-side search, result tiles and page links. The search lives in the URL
+//! (`/catalogue?q=…&category=…&page=…`), so a reload, a shared link or the back button shows the
+//! same results; the form is a plain GET form and works before (or without) hydration.
 
 use super::{ErrorNotice, Loading, PageTitle};
-use crate::api::list_apis;
-use crate::model::ApiSummary;
+use crate::api::{catalogue_categories, search_catalogue};
+use crate::i18n::{M, t, use_lang};
+use crate::model::{ApiSummary, CataloguePage, CatalogueQuery, CategoryCount};
 use leptos::either::Either;
 use leptos::prelude::*;
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::params::ParamsMap;
 
-#[component]
-pub fn CataloguePage() -> impl IntoView {
-    let apis = Resource::new(|| (), |_| list_apis());
-    let (filter, set_filter) = signal(String::new());
+/// The search a catalogue URL asks for; a page that is not a whole number from 1 is page 1.
+fn query_from(params: &ParamsMap) -> CatalogueQuery {
+    build_query(
+        params.get("q"),
+        params.get_all("category").unwrap_or_default(),
+        params.get("page"),
+    )
+}
 
-    view! {
-        <PageTitle text="API カタログ / API catalogue" />
-        <section class="catalogue">
-            <h1>"API カタログ" <span class="en">"API catalogue"</span></h1>
-            <label class="filter">
-                <span class="filter-label">"絞り込み / Filter"</span>
-                <input
-                    type="search"
-                    data-testid="catalogue-filter"
-                    placeholder="名前・提供者・カテゴリ・スコープ / name, provider, category, scope"
-                    autocomplete="off"
-                    prop:value=filter
-                    on:input=move |ev| set_filter.set(event_target_value(&ev))
-                />
-            </label>
-            <Suspense fallback=Loading>
-                {move || Suspend::new(async move {
-                    match apis.await {
-                        Ok(list) => Either::Left(view! { <CatalogueList apis=list filter /> }),
-                        Err(error) => Either::Right(view! { <ErrorNotice error /> }),
-                    }
-                })}
-            </Suspense>
-        </section>
+fn build_query(
+    q: Option<String>,
+    raw_categories: Vec<String>,
+    page: Option<String>,
+) -> CatalogueQuery {
+    let mut categories: Vec<String> = Vec::new();
+    for c in raw_categories {
+        let c = c.trim().to_owned();
+        if !c.is_empty() && !categories.contains(&c) {
+            categories.push(c);
+        }
+    }
+    CatalogueQuery {
+        q: q.unwrap_or_default().trim().to_owned(),
+        categories,
+        page: page
+            .and_then(|p| p.trim().parse::<u64>().ok())
+            .filter(|p| *p >= 1)
+            .unwrap_or(1),
     }
 }
 
 #[component]
-fn CatalogueList(apis: Vec<ApiSummary>, filter: ReadSignal<String>) -> impl IntoView {
-    let total = apis.len();
-    let apis = StoredValue::new(apis);
-    let shown = Memo::new(move |_| {
-        let query = filter.read();
-        apis.with_value(|all| {
-            all.iter()
-                .filter(|api| matches_filter(api, &query))
-                .cloned()
-                .collect::<Vec<_>>()
-        })
-    });
+pub fn CataloguePage() -> impl IntoView {
+    let params = use_query_map();
+    let query = Memo::new(move |_| query_from(&params.read()));
+    let results = Resource::new(move || query.get(), search_catalogue);
+    let categories = Resource::new(|| (), |_| catalogue_categories());
 
     view! {
+        <PageTitle text=t(M::CatTitle) />
+        <section class="catalogue">
+            <h1>{t(M::CatTitle)}</h1>
+            <p class="lead">{t(M::CatIntro)}</p>
+            <SearchForm query categories />
+            <Transition fallback=Loading>
+                {move || Suspend::new(async move {
+                    match results.await {
+                        Ok(page) => Either::Left(view! { <Results page query=query.get_untracked() /> }),
+                        Err(error) => Either::Right(view! { <ErrorNotice error /> }),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// Keywords and category checkboxes. Hydrated, a submit or a ticked box moves to the new URL
+/// in place (a history entry, so the back button returns to the previous search).
+#[component]
+fn SearchForm(
+    query: Memo<CatalogueQuery>,
+    categories: Resource<Result<Vec<CategoryCount>, crate::api::UiError>>,
+) -> impl IntoView {
+    let text = RwSignal::new(query.get_untracked().q);
+    // Back and forward change the URL under the form: the box follows.
+    Effect::new(move |_| text.set(query.get().q));
+    let navigate = use_navigate();
+    let go = StoredValue::new(move |q: CatalogueQuery| {
+        // A new history entry (back returns to the previous search); the page stays where it is.
+        let options = NavigateOptions {
+            scroll: false,
+            ..NavigateOptions::default()
+        };
+        navigate(&q.href(), options);
+    });
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let mut q = query.get_untracked();
+        q.q = text.get_untracked().trim().to_owned();
+        q.page = 1;
+        go.with_value(|go| go(q));
+    };
+    let toggle = move |name: String, on: bool| {
+        let mut q = query.get_untracked();
+        q.q = text.get_untracked().trim().to_owned();
+        q.categories.retain(|c| *c != name);
+        if on {
+            q.categories.push(name);
+        }
+        q.page = 1;
+        go.with_value(|go| go(q));
+    };
+
+    view! {
+        <form
+            class="search-form"
+            method="get"
+            action="/catalogue"
+            role="search"
+            data-testid="catalogue-search"
+            on:submit=on_submit
+        >
+            <div class="search-row">
+                <label class="search-label" for="catalogue-q">
+                    {t(M::CatSearchLabel)}
+                </label>
+                <input
+                    id="catalogue-q"
+                    type="search"
+                    name="q"
+                    data-testid="catalogue-filter"
+                    placeholder=t(M::CatSearchPlaceholder)
+                    autocomplete="off"
+                    value=query.get_untracked().q
+                    prop:value=move || text.get()
+                    on:input=move |ev| text.set(event_target_value(&ev))
+                />
+                <button type="submit" class="button" data-testid="catalogue-submit">
+                    {t(M::CatSearchSubmit)}
+                </button>
+            </div>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let list = categories.await.unwrap_or_default();
+                    (!list.is_empty())
+                        .then(|| {
+                            view! {
+                                <fieldset class="category-filter" data-testid="category-filter">
+                                    <legend>{t(M::CatCategories)}</legend>
+                                    <ul class="category-list">
+                                        {list
+                                            .into_iter()
+                                            .map(|c| {
+                                                let name = StoredValue::new(c.name.clone());
+                                                let checked = move || {
+                                                    name.with_value(|n| query.read().categories.contains(n))
+                                                };
+                                                view! {
+                                                    <li>
+                                                        <label class="category-option">
+                                                            <input
+                                                                type="checkbox"
+                                                                name="category"
+                                                                value=c.name.clone()
+                                                                data-testid="category-option"
+                                                                data-category=c.name.clone()
+                                                                checked=checked
+                                                                prop:checked=checked
+                                                                on:change=move |ev| {
+                                                                    toggle(name.get_value(), event_target_checked(&ev))
+                                                                }
+                                                            />
+                                                            <span class="category-name">{c.name.clone()}</span>
+                                                            <span class="category-count">
+                                                                {format!("({})", c.apis)}
+                                                            </span>
+                                                        </label>
+                                                    </li>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </ul>
+                                </fieldset>
+                            }
+                        })
+                })}
+            </Suspense>
+        </form>
+    }
+}
+
+/// The count, the tiles, the empty state and the page links.
+#[component]
+fn Results(page: CataloguePage, query: CatalogueQuery) -> impl IntoView {
+    let searching = !query.q.is_empty() || !query.categories.is_empty();
+    let mut count = format!("{} {}", page.total, t(M::CatResultsUnit));
+    if page.pages > 1 {
+        count.push_str(&format!(
+            " · {} {} / {}",
+            t(M::CatPage),
+            page.page,
+            page.pages
+        ));
+    }
+    let empty = page.items.is_empty().then(|| {
+        let (title, hint) = if searching || page.total > 0 {
+            (t(M::CatEmptyNoMatch), Some(t(M::CatEmptyHint)))
+        } else {
+            (t(M::CatEmptyNone), None)
+        };
+        view! {
+            <div class="empty-state" data-testid="catalogue-empty">
+                <p class="empty-title">{title}</p>
+                {hint.map(|h| view! { <p>{h}</p> })}
+                {searching
+                    .then(|| {
+                        view! {
+                            <p>
+                                <a href="/catalogue" data-testid="catalogue-clear">
+                                    {t(M::CatClear)}
+                                </a>
+                            </p>
+                        }
+                    })}
+            </div>
+        }
+    });
+    view! {
         <p class="count" data-testid="catalogue-count" aria-live="polite">
-            {move || count_label(shown.read().len(), total)}
+            {count}
         </p>
         <ul class="tiles">
-            {move || {
-                shown.get().into_iter().map(|api| view! { <ApiTile api /> }).collect_view()
-            }}
+            {page.items.into_iter().map(|api| view! { <ApiTile api /> }).collect_view()}
         </ul>
-        {move || {
-            shown
-                .read()
-                .is_empty()
-                .then(|| {
-                    let text = if total == 0 {
-                        "公開中の API はまだありません / No API has been published yet."
-                    } else {
-                        "条件に合う API はありません / No API matches the filter."
-                    };
-                    view! { <p class="empty">{text}</p> }
-                })
-        }}
+        {empty}
+        <Pager query page=page.page pages=page.pages />
     }
+}
+
+/// The page numbers to link: the first, the last, and two either side of the current one.
+fn page_numbers(current: u64, pages: u64) -> Vec<Option<u64>> {
+    let mut out: Vec<Option<u64>> = Vec::new();
+    for n in 1..=pages {
+        if n == 1 || n == pages || n.abs_diff(current) <= 2 {
+            out.push(Some(n));
+        } else if out.last() != Some(&None) {
+            // A gap, shown once as "…".
+            out.push(None);
+        }
+    }
+    out
+}
+
+#[component]
+fn Pager(query: CatalogueQuery, page: u64, pages: u64) -> impl IntoView {
+    (pages > 1).then(|| {
+        let link = move |n: u64| {
+            CatalogueQuery {
+                page: n,
+                ..query.clone()
+            }
+            .href()
+        };
+        let prev = (page > 1).then(|| {
+            view! {
+                <a class="pager-step" href=link(page - 1) rel="prev" data-testid="page-prev">
+                    {t(M::CatPrev)}
+                </a>
+            }
+        });
+        let next = (page < pages).then(|| {
+            view! {
+                <a class="pager-step" href=link(page + 1) rel="next" data-testid="page-next">
+                    {t(M::CatNext)}
+                </a>
+            }
+        });
+        view! {
+            <nav class="pager" aria-label=t(M::CatPages) data-testid="pager">
+                {prev}
+                <ul class="pager-pages">
+                    {page_numbers(page, pages)
+                        .into_iter()
+                        .map(|n| match n {
+                            Some(n) => {
+                                Either::Left(
+                                    view! {
+                                        <li>
+                                            <a
+                                                href=link(n)
+                                                aria-current=(n == page).then_some("page")
+                                                data-testid="page-link"
+                                            >
+                                                {n.to_string()}
+                                            </a>
+                                        </li>
+                                    },
+                                )
+                            }
+                            None => Either::Right(view! { <li class="pager-gap">"…"</li> }),
+                        })
+                        .collect_view()}
+                </ul>
+                {next}
+            </nav>
+        }
+    })
 }
 
 #[component]
@@ -92,68 +317,93 @@ fn ApiTile(api: ApiSummary) -> impl IntoView {
     } = api;
     view! {
         <li class="tile" data-testid="api-tile" data-slug=slug>
-            <a class="tile-link" href=href>
-                <h2 class="tile-title">{name}</h2>
-                <p class="tile-summary">{summary}</p>
-                <dl class="facts">
-                    <dt>"提供者 / Provider"</dt>
-                    <dd>{provider}</dd>
-                    <dt>"スコープ / Scopes"</dt>
-                    <dd>
-                        {scopes
-                            .into_iter()
-                            .map(|s| view! { <code class="scope">{s}</code> })
-                            .collect_view()}
-                    </dd>
-                </dl>
-                <p class="tags">
-                    {categories
+            <h2 class="tile-title">
+                <a
+                    class="tile-link"
+                    href=href
+                    target="_blank"
+                    rel="noopener"
+                    data-testid="api-link"
+                >
+                    {name}
+                    <span class="visually-hidden">{t(M::CatOpensNewTab)}</span>
+                </a>
+            </h2>
+            <p class="tile-summary">{summary}</p>
+            <dl class="facts">
+                <dt>{t(M::CatProvider)}</dt>
+                <dd>{provider}</dd>
+                <dt>{t(M::CatScopes)}</dt>
+                <dd>
+                    {scopes
                         .into_iter()
-                        .map(|c| view! { <span class="tag">{c}</span> })
-                        .collect_view()} <ConsentBadge required=consent_required />
-                </p>
-            </a>
+                        .map(|s| view! { <code class="scope">{s}</code> })
+                        .collect_view()}
+                </dd>
+            </dl>
+            <p class="tags">
+                <CategoryTags categories />
+                <ConsentBadge required=consent_required />
+            </p>
         </li>
     }
+}
+
+/// The first category, then `…` when there are more: the full list is the tag's title (hover),
+/// and a focusable button whose popover opens on hover, keyboard focus and tap.
+#[component]
+fn CategoryTags(categories: Vec<String>) -> impl IntoView {
+    let lang = use_lang();
+    let separator = if lang == crate::i18n::Lang::Ja {
+        "、"
+    } else {
+        ", "
+    };
+    let all = categories.join(separator);
+    let open = RwSignal::new(false);
+    let first = categories.first().cloned();
+    let more = (categories.len() > 1).then(|| {
+        let label = format!("{}: {all}", M::CatAllCategories.text(lang));
+        view! {
+            <span class="tag-more-wrap" class:open=move || open.get()>
+                <button
+                    type="button"
+                    class="tag tag-more"
+                    title=all.clone()
+                    aria-label=label
+                    aria-expanded=move || open.get().to_string()
+                    data-testid="tag-more"
+                    on:click=move |_| open.update(|o| *o = !*o)
+                    on:blur=move |_| open.set(false)
+                >
+                    "…"
+                </button>
+                <span class="tag-popover" role="tooltip" data-testid="tag-popover">
+                    {categories
+                        .iter()
+                        .map(|c| view! { <span class="tag">{c.clone()}</span> })
+                        .collect_view()}
+                </span>
+            </span>
+        }
+    });
+    first.map(|first| {
+        view! {
+            <span class="tag" title=all.clone() data-testid="tag-first">
+                {first}
+            </span>
+            {more}
+        }
+    })
 }
 
 /// Whether calling the API needs the corporation's consent.
 #[component]
 pub fn ConsentBadge(required: bool) -> impl IntoView {
     if required {
-        view! { <span class="badge badge-consent">"同意必要 / Consent required"</span> }
+        view! { <span class="badge badge-consent">{t(M::ConsentRequired)}</span> }
     } else {
-        view! { <span class="badge badge-open">"同意不要 / No consent needed"</span> }
-    }
-}
-
-/// Case-insensitive for ASCII (full Unicode case tables would add ~10 KB to the browser bundle,
-/// and Japanese has no case); every whitespace-separated word must appear in one of the API's fields.
-fn matches_filter(api: &ApiSummary, query: &str) -> bool {
-    let haystack = [
-        api.name.as_str(),
-        api.summary.as_str(),
-        api.provider.as_str(),
-        api.slug.as_str(),
-        api.provider_client_id.as_str(),
-    ]
-    .into_iter()
-    .chain(api.categories.iter().map(String::as_str))
-    .chain(api.scopes.iter().map(String::as_str))
-    .map(str::to_ascii_lowercase)
-    .collect::<Vec<_>>();
-    query
-        .split_whitespace()
-        .map(str::to_ascii_lowercase)
-        .all(|word| haystack.iter().any(|field| field.contains(&word)))
-}
-
-fn count_label(shown: usize, total: usize) -> String {
-    let unit = if shown == 1 { "API" } else { "APIs" };
-    if shown == total {
-        format!("{shown} 件 / {shown} {unit}")
-    } else {
-        format!("{shown} 件 / {shown} {unit}（全 {total} 件中 / of {total}）")
+        view! { <span class="badge badge-open">{t(M::ConsentNotRequired)}</span> }
     }
 }
 
@@ -161,37 +411,47 @@ fn count_label(shown: usize, total: usize) -> String {
 mod tests {
     use super::*;
 
-    fn api() -> ApiSummary {
-        ApiSummary {
-            slug: "nta-corporations".into(),
-            name: "法人基本情報".into(),
-            summary: "Corporate basics".into(),
-            provider: "国税庁 Demo".into(),
-            provider_client_id: "prov-001".into(),
-            categories: vec!["法人".into()],
-            scopes: vec!["basic".into()],
-            consent_required: false,
-            path_template: "/v1/corporations/{number}".into(),
-        }
+    #[test]
+    fn the_url_gives_the_query_with_repeated_categories_and_a_sane_page() {
+        let categories = ["国税庁", "Corporate registry", "国税庁", " "]
+            .map(String::from)
+            .to_vec();
+        let q = build_query(
+            Some(" 法人  basic ".into()),
+            categories.clone(),
+            Some("0".into()),
+        );
+        assert_eq!(q.q, "法人  basic");
+        assert_eq!(q.categories, ["国税庁", "Corporate registry"]);
+        assert_eq!(q.page, 1);
+        assert_eq!(build_query(None, vec![], Some("3".into())).page, 3);
+        assert_eq!(build_query(None, vec![], Some("x".into())).page, 1);
+        assert_eq!(
+            build_query(None, vec![], None),
+            CatalogueQuery {
+                page: 1,
+                ..Default::default()
+            }
+        );
     }
 
     #[test]
-    fn filter_matches_any_field_case_insensitively_and_needs_every_word() {
-        let api = api();
-        assert!(matches_filter(&api, ""));
-        assert!(matches_filter(&api, "  "));
-        assert!(matches_filter(&api, "CORPORATE"));
-        assert!(matches_filter(&api, "国税庁"));
-        assert!(matches_filter(&api, "basic 法人"));
-        assert!(matches_filter(&api, "PROV-001"));
-        assert!(!matches_filter(&api, "basic zzz"));
-        assert!(!matches_filter(&api, "no-such-api"));
-    }
-
-    #[test]
-    fn count_label_names_shown_and_total() {
-        assert_eq!(count_label(1, 1), "1 件 / 1 API");
-        assert_eq!(count_label(3, 3), "3 件 / 3 APIs");
-        assert_eq!(count_label(0, 2), "0 件 / 0 APIs（全 2 件中 / of 2）");
+    fn page_links_keep_the_ends_and_the_neighbours() {
+        assert_eq!(page_numbers(1, 1), [Some(1)]);
+        assert_eq!(
+            page_numbers(5, 10),
+            [
+                Some(1),
+                None,
+                Some(3),
+                Some(4),
+                Some(5),
+                Some(6),
+                Some(7),
+                None,
+                Some(10)
+            ]
+        );
+        assert_eq!(page_numbers(1, 3), [Some(1), Some(2), Some(3)]);
     }
 }

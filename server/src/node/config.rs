@@ -217,6 +217,11 @@ pub fn check(config: &NodeConfig) -> Vec<Problem> {
                 &provider.endpoint,
             );
         }
+        for (i, origin) in requester.cors_origins.iter().enumerate() {
+            if let Err(why) = check_origin(origin) {
+                bad(&format!("requester.cors_origins[{i}]"), why);
+            }
+        }
         if let Some(consent) = &requester.consent {
             check_url(&mut bad, "requester.consent.issuer", &consent.issuer);
             check_url(
@@ -270,6 +275,21 @@ fn check_url(bad: &mut impl FnMut(&str, String), field: &str, value: &str) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
         _ => bad(field, format!("{value:?} is not an http(s) URL")),
     }
+}
+
+/// A browser origin: `http(s)://host[:port]`, nothing after it (browsers send it exactly so).
+fn check_origin(value: &str) -> Result<(), String> {
+    let bad = || {
+        format!(
+            "{value:?} is not an origin such as https://portal.example.jp (scheme, host and port only)"
+        )
+    };
+    let url = reqwest::Url::parse(value).map_err(|_| bad())?;
+    let exact = url.origin().ascii_serialization();
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() || exact != value {
+        return Err(bad());
+    }
+    Ok(())
 }
 
 /// Why a file cannot be created at `path`, if it cannot.
@@ -395,6 +415,41 @@ systems = [{{ user = "sys", password_hash = "{hash}" }}]
 
         let missing = load(&dir.path().join("absent.toml"), no_env()).unwrap_err();
         assert!(missing.to_string().contains("absent.toml: no such file"));
+    }
+
+    #[test]
+    fn cors_origins_must_be_bare_origins() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "{}cors_origins = [\"http://127.0.0.1:3000\", \"https://portal.example.jp\", \"https://portal.example.jp/\", \"https://x.jp/path\", \"*\", \"ftp://x.jp\"]\n",
+            good(dir.path())
+        );
+        let path = write(dir.path(), &text);
+        let Err(ConfigError::Invalid { problems, .. }) = load(&path, no_env()) else {
+            panic!("expected problems");
+        };
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "requester.cors_origins[2]",
+                "requester.cors_origins[3]",
+                "requester.cors_origins[4]",
+                "requester.cors_origins[5]",
+            ]
+        );
+        let path = write(
+            dir.path(),
+            &format!(
+                "{}cors_origins = [\"http://127.0.0.1:3000\"]\n",
+                good(dir.path())
+            ),
+        );
+        let config = load(&path, no_env()).unwrap();
+        assert_eq!(
+            config.requester.unwrap().cors_origins,
+            ["http://127.0.0.1:3000"]
+        );
     }
 
     #[test]

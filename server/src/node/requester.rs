@@ -100,6 +100,29 @@ pub struct JsonRequest {
     pub nonce: Option<String>,
 }
 
+/// CORS for the requester API when `origins` lists any: those origins may send JSON with an
+/// `Authorization` header (the portal's try-it form); any other origin gets no CORS headers, so
+/// the browser refuses to let its page read or send. `None`: no layer at all.
+pub fn cors_layer(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{HeaderName, Method};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok())
+        .collect();
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::POST])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+            .expose_headers([HeaderName::from_static("x-renkei-receipt")])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
+}
+
 fn get() -> String {
     "GET".to_owned()
 }

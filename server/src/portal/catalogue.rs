@@ -387,6 +387,14 @@ pub struct CategoryCount {
 pub async fn categories_json(
     State(state): State<Arc<PortalState>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    let list = category_counts(&state.db)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Json(serde_json::json!({ "categories": list })))
+}
+
+/// Every category of a published API with its number of APIs, by name.
+pub async fn category_counts(db: &impl ConnectionTrait) -> Result<Vec<CategoryCount>, DbErr> {
     use portal_api_category::Column as K;
     let rows: Vec<(String, i64)> = portal_api_category::Entity::find()
         .select_only()
@@ -404,14 +412,12 @@ pub async fn categories_json(
         .group_by(K::Category)
         .order_by_asc(K::Category)
         .into_tuple()
-        .all(&state.db)
-        .await
-        .map_err(ApiError::internal)?;
-    let list: Vec<CategoryCount> = rows
+        .all(db)
+        .await?;
+    Ok(rows
         .into_iter()
         .map(|(category, apis)| CategoryCount { category, apis })
-        .collect();
-    Ok(Json(serde_json::json!({ "categories": list })))
+        .collect())
 }
 
 /// The detail of one API: everything of a tile, plus description, terms, versions and the document.

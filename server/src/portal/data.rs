@@ -1,12 +1,16 @@
 //! The portal's data as the UI reads it: `PortalData` over the database, plus the same as JSON.
 
 use super::PortalState;
+use super::catalogue::{self, CatalogueItem, PUBLISHED, SearchQuery};
 use crate::{
     api_error::ApiError,
-    storage::entity::{portal_api, portal_exchange},
+    storage::entity::{organisation, portal_api, portal_exchange},
 };
 use axum::{Json, extract::State};
-use renkei_app::model::{ApiDetail, ApiSummary, BoxFuture, ExchangeView, PortalData};
+use renkei_app::model::{
+    ApiDetail, ApiSummary, BoxFuture, CATALOGUE_PER_PAGE, CataloguePage, CatalogueQuery,
+    CategoryCount, ExchangeView, PortalData,
+};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::sync::Arc;
 
@@ -26,6 +30,21 @@ fn summary(api: &portal_api::Model) -> ApiSummary {
         scopes: list(&api.scopes),
         consent_required: api.consent_required,
         path_template: api.path_template.clone(),
+    }
+}
+
+/// A search result as a tile shows it (tiles do not show the path template).
+fn tile(item: CatalogueItem) -> ApiSummary {
+    ApiSummary {
+        slug: item.slug,
+        name: item.name,
+        summary: item.summary,
+        provider: item.provider,
+        provider_client_id: item.provider_client_id,
+        categories: item.categories,
+        scopes: item.scopes,
+        consent_required: item.consent_required,
+        path_template: String::new(),
     }
 }
 
@@ -50,7 +69,7 @@ fn view(r: portal_exchange::Model) -> ExchangeView {
 impl DbPortalData {
     pub async fn apis(&self) -> Result<Vec<ApiSummary>, sea_orm::DbErr> {
         let apis = portal_api::Entity::find()
-            .filter(portal_api::Column::Status.eq(super::catalogue::PUBLISHED))
+            .filter(portal_api::Column::Status.eq(PUBLISHED))
             .order_by_asc(portal_api::Column::Name)
             .all(&self.db)
             .await?;
@@ -63,22 +82,70 @@ impl PortalData for DbPortalData {
         Box::pin(async move { self.apis().await.map_err(|e| e.to_string()) })
     }
 
+    fn search_apis(&self, query: CatalogueQuery) -> BoxFuture<'_, Result<CataloguePage, String>> {
+        Box::pin(async move {
+            let search = SearchQuery {
+                words: query.words(),
+                categories: query.categories.clone(),
+                page: query.page.max(1),
+                per_page: CATALOGUE_PER_PAGE,
+            };
+            let found = catalogue::search(&self.db, &search)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(CataloguePage {
+                items: found.items.into_iter().map(tile).collect(),
+                total: found.total,
+                page: found.page,
+                pages: found.pages,
+            })
+        })
+    }
+
+    fn categories(&self) -> BoxFuture<'_, Result<Vec<CategoryCount>, String>> {
+        Box::pin(async move {
+            let counts = catalogue::category_counts(&self.db)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(counts
+                .into_iter()
+                .map(|c| CategoryCount {
+                    name: c.category,
+                    apis: u64::try_from(c.apis).unwrap_or(0),
+                })
+                .collect())
+        })
+    }
+
+    /// Only a published API has a detail page (an unpublished or unknown slug is `None`: a 404).
     fn api_detail(&self, slug: String) -> BoxFuture<'_, Result<Option<ApiDetail>, String>> {
         Box::pin(async move {
             let api = portal_api::Entity::find()
                 .filter(portal_api::Column::Slug.eq(slug))
+                .filter(portal_api::Column::Status.eq(PUBLISHED))
                 .one(&self.db)
                 .await
                 .map_err(|e| e.to_string())?;
-            Ok(api.map(|api| {
-                let openapi_json = serde_json::from_str::<serde_json::Value>(&api.openapi)
-                    .and_then(|v| serde_json::to_string_pretty(&v))
-                    .unwrap_or_else(|_| api.openapi.clone());
-                ApiDetail {
-                    api: summary(&api),
-                    description: api.description.clone(),
-                    openapi_json,
-                }
+            let Some(api) = api else {
+                return Ok(None);
+            };
+            let provider_organisation = match api.organisation_id {
+                Some(id) => organisation::Entity::find_by_id(id)
+                    .one(&self.db)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map(|o| o.name),
+                None => None,
+            };
+            let openapi_json = serde_json::from_str::<serde_json::Value>(&api.openapi)
+                .and_then(|v| serde_json::to_string_pretty(&v))
+                .unwrap_or_else(|_| api.openapi.clone());
+            Ok(Some(ApiDetail {
+                api: summary(&api),
+                description: api.description.clone(),
+                openapi_json,
+                terms: api.terms.clone(),
+                provider_organisation,
             }))
         })
     }
