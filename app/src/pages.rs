@@ -7,6 +7,7 @@ mod forms;
 mod home;
 mod logs;
 mod operator;
+mod uptime;
 
 pub use account::{
     AccountPage, EmailConfirmPage, InvitationPage, LoginPage, PasswordResetPage, SignupPage,
@@ -17,6 +18,7 @@ pub use forms::{Hydrated, account_of, use_hydrated};
 pub use home::{DocPage, HomePage};
 pub use logs::LogsPage;
 pub use operator::{AccountsPage, AuditPage, MembersPage, OutboxPage, PublishPage, ReviewPage};
+pub use uptime::UptimePage;
 
 use crate::api::UiError;
 use crate::i18n::{M, t, use_lang};
