@@ -287,6 +287,26 @@ catalogue! {
     LogsOutcomeError => "エラー", "error";
     LogsRoleRequester => "要求側", "requester";
     LogsRoleProvider => "提供側", "provider";
+    // uptime
+    NavUptime => "稼働状況", "Uptime";
+    UptimeTitle => "稼働状況", "Uptime";
+    UptimeIntro => "ポータルが各ノードの /healthz と /readyz を定期的に確認した結果です。停止は連続した失敗で確定し、提供者と利用承認を受けた組織にメールで知らせます。時刻は JST です。", "What the portal's regular probes of each node's /healthz and /readyz found. An outage is confirmed by failures in a row; the provider and the organisations approved to use its APIs are mailed. Times are JST.";
+    UptimeNone => "登録されたシステムはありません。", "No systems are registered.";
+    UptimeSystem => "システム", "System";
+    UptimeState => "状態", "State";
+    UptimeSince => "この状態になった時刻", "Since";
+    UptimeResponse => "直近の応答時間", "Last response time";
+    UptimeUp => "稼働中", "up";
+    UptimeDegraded => "低下", "degraded";
+    UptimeDown => "停止", "down";
+    UptimeUnknown => "未確認", "not yet probed";
+    UptimeDay => "24 時間", "24 hours";
+    UptimeWeek => "7 日", "7 days";
+    UptimeMonth => "30 日", "30 days";
+    UptimeChart => "稼働率の推移", "Availability over time";
+    UptimeOutages => "停止の履歴", "Outages";
+    UptimeNoOutages => "この期間の停止はありません。", "No outages.";
+    UptimeOngoing => "継続中", "ongoing";
     NotFoundTitle => "見つかりません", "Not found";
     NotFoundHeading => "404 ページが見つかりません", "404 Not found";
     NotFoundPage => "このページは存在しません。", "This page does not exist.";

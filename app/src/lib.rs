@@ -166,6 +166,7 @@ pub fn App() -> impl IntoView {
                             ssr=SsrMode::Async
                         />
                         <Route path=path!("/logs") view=pages::LogsPage ssr=SsrMode::Async />
+                        <Route path=path!("/uptime") view=pages::UptimePage />
                         <Route path=path!("/docs/:slug") view=pages::DocPage ssr=SsrMode::Async />
                         <Route path=path!("/signup") view=pages::SignupPage />
                         <Route path=path!("/login") view=pages::LoginPage />
@@ -244,6 +245,8 @@ fn SiteNav() -> impl IntoView {
         let path = path.as_str();
         if path == "/logs" {
             "logs"
+        } else if path == "/uptime" {
+            "uptime"
         } else if path == "/catalogue" || path.starts_with("/apis/") {
             "catalogue"
         } else if path == "/" {
@@ -265,6 +268,9 @@ fn SiteNav() -> impl IntoView {
             </a>
             <a href="/logs" aria-current=current("logs")>
                 {t(M::NavLogs)}
+            </a>
+            <a href="/uptime" aria-current=current("uptime")>
+                {t(M::NavUptime)}
             </a>
             <a href="/docs/guide" aria-current=current("docs")>
                 {t(M::NavDocs)}

@@ -11,6 +11,7 @@ mod operator;
 mod publish;
 mod systems;
 mod try_it;
+mod uptime;
 
 pub use account::{
     AccountPage, EmailConfirmPage, InvitationPage, LoginPage, PasswordResetPage, SignupPage,
@@ -24,6 +25,7 @@ pub use logs::LogsPage;
 pub use operator::{AccountsPage, AuditPage, MembersPage, OutboxPage, PublishPage, ReviewPage};
 pub use publish::PublishedApisPage;
 pub use systems::SystemsPage;
+pub use uptime::UptimePage;
 
 use crate::api::UiError;
 use crate::i18n::{M, t, use_lang};

@@ -341,6 +341,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             options.requester_port = requester_port;
             options.provider_port = provider_port;
             let demo = demo::start(options).await?;
+            if let Some(policy) = portal::uptime::UptimePolicy::from_env() {
+                portal::uptime::spawn(demo.portal.clone(), policy, demo.info.ca_file.as_deref());
+            }
             println!("{}", demo::banner(&demo.info, demo.load.as_ref()));
             renkei::shutdown::signal().await;
             eprintln!("stopping: requests under way may finish");
@@ -387,6 +390,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let addr = portal::serve_listener(state.clone(), listener).await?;
             println!("portal listening on {scheme}://{addr}/");
+            if let Some(policy) = portal::uptime::UptimePolicy::from_env() {
+                portal::uptime::spawn(state.clone(), policy, None);
+            }
             stop_gracefully("portal", &state.stop).await
         }
         Command::Node { config } => {

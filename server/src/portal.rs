@@ -9,6 +9,7 @@ pub mod exchanges;
 pub mod ingest;
 pub mod openapi_doc;
 pub mod systems;
+pub mod uptime;
 pub mod workflow;
 
 use crate::{
@@ -190,6 +191,7 @@ pub fn router(state: Arc<PortalState>) -> axum::Router {
         .merge(crate::accounts::router(state.accounts.clone()))
         .merge(workflow::router(state.clone()))
         .merge(exchanges::router(state.clone()))
+        .merge(uptime::router(state.clone()))
         .merge(crate::portal_ui::ui_router_with_rest(
             data,
             state.config.site_root.clone(),

@@ -29,3 +29,6 @@ pub mod portal_node;
 pub mod portal_prior_consent;
 pub mod portal_session;
 pub mod portal_system;
+pub mod uptime_outage;
+pub mod uptime_probe;
+pub mod uptime_state;

@@ -6,6 +6,7 @@ mod m0005_connectbox;
 mod m0006_applications;
 mod m0007_account_admin;
 mod m0007_consent;
+mod m0008_uptime;
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_applications::Migration),
             Box::new(m0007_consent::Migration),
             Box::new(m0007_account_admin::Migration),
+            Box::new(m0008_uptime::Migration),
         ]
     }
 }
