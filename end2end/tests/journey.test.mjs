@@ -200,6 +200,8 @@ test('an exchange through the requester node shows up in the portal', async (t) 
     await page.getByTestId('input-password').fill(login.password);
     await page.getByTestId('submit').click();
     await page.waitForURL(/\/account$/, { timeout: 10_000 });
+    // Let the account page finish loading (its bundle) before leaving it.
+    await waitForHydration(page);
 
     // A search by request id, through the form: the URL carries it.
     await page.goto(logsUrl);

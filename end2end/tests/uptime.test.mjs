@@ -75,6 +75,7 @@ test('uptime: login first, then every node with its state, history and outages',
   await page.getByTestId('input-password').fill(operator.password);
   await page.getByTestId('submit').click();
   await page.waitForURL(/\/account$/, { timeout: 10_000 });
+  await page.waitForSelector('[data-hydrated="true"]', { timeout: 15_000 });
 
   // The demo probes at start: both nodes are up with 100 % over the last day.
   await open(page, '/uptime');
