@@ -227,6 +227,7 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
             .await?;
     }
     portal.publish_api(catalogue_entry()).await?;
+    portal.publish_own_apis().await?;
     // The requester node is a client of the portal's OIDC provider (per-request consent).
     portal
         .register_oidc_client(
