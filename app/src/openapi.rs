@@ -321,37 +321,53 @@ fn properties(
 }
 
 fn schema_summary(doc: &Value, schema: &Value) -> String {
+    summary_at(doc, schema, 0)
+}
+
+/// A schema in a few words. OpenAPI 3.1 (JSON Schema 2020-12) writes a nullable type as a `type` list
+/// (`["string", "null"]`) or as `oneOf` / `anyOf` alternatives; both read as `string | null`.
+fn summary_at(doc: &Value, schema: &Value, depth: usize) -> String {
+    if depth > MAX_REF_DEPTH {
+        return String::new();
+    }
     let named = schema
         .get("$ref")
         .and_then(Value::as_str)
         .and_then(|r| r.rsplit('/').next())
         .map(str::to_string);
     let schema = resolve(doc, schema);
-    let mut out = match (schema.get("type").and_then(Value::as_str), named) {
-        (_, Some(name)) => name,
-        (Some("array"), None) => match schema.get("items") {
-            Some(items) => format!("array of {}", schema_summary(doc, items)),
-            None => "array".to_string(),
-        },
-        (Some(ty), None) => ty.to_string(),
-        (None, None) => {
-            let variants = ["oneOf", "anyOf"]
-                .into_iter()
-                .find_map(|k| schema.get(k).and_then(Value::as_array).map(|v| (k, v)));
-            match variants {
-                Some((kind, list)) => format!(
-                    "{} {}",
-                    if kind == "oneOf" { "one of" } else { "any of" },
-                    list.iter()
-                        .map(|v| schema_summary(doc, v))
-                        .collect::<Vec<_>>()
-                        .join(" | ")
-                ),
-                None if schema.get("properties").is_some() || schema.get("allOf").is_some() => {
-                    "object".to_string()
+    let types: Vec<&str> = match schema.get("type") {
+        Some(Value::String(one)) => vec![one.as_str()],
+        Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let mut out = if let Some(name) = named {
+        name
+    } else if !types.is_empty() {
+        types
+            .iter()
+            .map(|ty| match (*ty, schema.get("items")) {
+                ("array", Some(items)) => {
+                    format!("array of {}", summary_at(doc, items, depth + 1))
                 }
-                None => String::new(),
-            }
+                (ty, _) => ty.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(" | ")
+    } else {
+        let alternatives = ["oneOf", "anyOf"]
+            .iter()
+            .filter_map(|key| schema.get(*key).and_then(Value::as_array))
+            .flatten()
+            .map(|alternative| summary_at(doc, alternative, depth + 1))
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" | ");
+        let object = schema.get("properties").is_some() || schema.get("allOf").is_some();
+        if alternatives.is_empty() && object {
+            "object".to_string()
+        } else {
+            alternatives
         }
     };
     if let Some(values) = schema.get("enum").and_then(Value::as_array) {
@@ -573,5 +589,45 @@ mod tests {
         let json = r##"{"paths": {"/a": {"get": {"parameters": [{"$ref": "#/paths/~1a/get/parameters/0"}]}}}}"##;
         let doc = parse(json).expect("valid document");
         assert_eq!(doc.operations[0].parameters[0].name, "");
+    }
+
+    /// OpenAPI 3.1 as renkei's own documents are generated (utoipa): `type` lists, `oneOf` with
+    /// `null`, schemas under `components` referenced from request bodies.
+    #[test]
+    fn reads_openapi_3_1_type_lists_and_alternatives() {
+        let json = r##"{
+          "openapi": "3.1.0",
+          "info": {"title": "renkei node API", "version": "0.1.0"},
+          "paths": {"/v1/corporations": {"get": {
+            "parameters": [
+              {"name": "page", "in": "query", "required": false,
+               "schema": {"type": ["integer", "null"], "format": "int64", "minimum": 0}},
+              {"name": "tags", "in": "query", "schema": {"type": ["array", "null"], "items": {"type": "string"}}},
+              {"name": "body", "in": "query", "schema": {"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/Decision"}]}},
+              {"name": "loop", "in": "query", "schema": {"$ref": "#/components/schemas/Loop"}}
+            ],
+            "responses": {"200": {"description": "A page"}}
+          }}},
+          "components": {"schemas": {
+            "Decision": {"type": "object"},
+            "Loop": {"type": "array", "items": {"$ref": "#/components/schemas/Loop"}}
+          }}
+        }"##;
+        let doc = parse(json).expect("valid 3.1 document");
+        assert_eq!(doc.openapi, "3.1.0");
+        let schemas: Vec<_> = doc.operations[0]
+            .parameters
+            .iter()
+            .map(|p| p.schema.as_str())
+            .collect();
+        assert_eq!(
+            schemas,
+            [
+                "integer | null (int64)",
+                "array of string | null",
+                "null | Decision",
+                "Loop"
+            ]
+        );
     }
 }

@@ -58,6 +58,32 @@ impl ApiError {
     }
 }
 
+/// The error body as the OpenAPI documents describe it (the same shape [`ApiError::body`] writes).
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"error": {"code": "not_found", "message": "Not Found"}}))]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong: a stable, machine-readable `code` and a message for people.
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable snake_case code. Every API: `not_found`, `method_not_allowed`, `body_too_large`,
+    /// `request_timeout`, `unsupported_media_type`, `bad_request`, `internal`. Input: `invalid_body`,
+    /// `invalid_parameter`, `missing_parameter`, `invalid_field`, `missing_field`, `invalid_query`.
+    /// Callers: `unauthenticated`, `session_expired`, `forbidden`, `csrf`, `invalid_credentials`,
+    /// `throttled` (portal); `unauthorized`, `basic_auth_required`, `admin_unauthorized` (nodes);
+    /// `client_auth_failed` (OIDC). Node-to-node tokens: `token_missing`, `token_malformed`, `token_expired`,
+    /// `token_replayed`, `token_signature`, … (see `token.rs`). Exchanges: `not_approved`,
+    /// `scope_not_granted`, `rate_limited` (with `Retry-After`), `consent_required`,
+    /// `invalid_corporate_number`, `corporation_not_found`, `bundle_missing`, `bundle_expired`,
+    /// `provider_unreachable`. Workflow transitions refused: 409 with the reason as code.
+    #[schema(example = "not_found")]
+    pub code: String,
+    /// For people; gBizConnect's key, kept so existing clients still read it.
+    pub message: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(self.body())).into_response();

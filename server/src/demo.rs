@@ -232,6 +232,7 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
     for sample in samples::entries() {
         portal.publish_api(sample).await?;
     }
+    portal.publish_own_apis().await?;
     // The requester node is a client of the portal's OIDC provider (per-request consent).
     portal
         .register_oidc_client(

@@ -12,6 +12,7 @@ pub mod jst;
 pub mod keys;
 pub mod node;
 pub mod observability;
+pub mod openapi;
 pub mod password;
 pub mod plugin_host;
 pub mod portal;

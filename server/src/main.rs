@@ -380,6 +380,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
             })
             .await?;
+            // renkei's own APIs are in the catalogue like any provider's.
+            state.publish_own_apis().await?;
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .with_context(|| format!("binding {listen}"))?;

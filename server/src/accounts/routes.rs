@@ -129,7 +129,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
 
 // ---- views ------------------------------------------------------------------------------------
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct AccountView {
     pub id: i64,
     pub email: String,
@@ -185,7 +185,7 @@ impl AccountView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct OrganisationView {
     pub id: i64,
     pub name: String,
@@ -385,6 +385,14 @@ fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
 // ---- session, sign-up, login ------------------------------------------------------------------
 
 /// The CSRF token for this browser (a session is made if needed) and who is logged in.
+#[utoipa::path(
+    get,
+    path = "/api/v1/session",
+    tag = "accounts",
+    responses(
+        (status = 200, description = "The CSRF token for this session and the logged-in account (null when logged out)", body = Object),
+    ),
+)]
 async fn session_info(
     State(accounts): State<Arc<Accounts>>,
     session: Session,
@@ -402,7 +410,7 @@ async fn session_info(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct SignUp {
     pub organisation_name: String,
     pub corporate_number: String,
@@ -412,6 +420,16 @@ pub struct SignUp {
 }
 
 /// An organisation applies: it and its first admin account are stored pending review.
+#[utoipa::path(
+    post,
+    path = "/api/v1/signup",
+    tag = "accounts",
+    request_body = SignUp,
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 201, description = "The organisation and its first admin are stored, pending review", body = Object),
+    ),
+)]
 async fn sign_up(
     State(accounts): State<Arc<Accounts>>,
     JsonBody(form): JsonBody<SignUp>,
@@ -515,7 +533,7 @@ async fn sign_up(
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct Login {
     pub email: String,
     pub password: String,
@@ -523,6 +541,16 @@ pub struct Login {
 
 /// Checks the password (throttled per account and per address), then starts a fresh session:
 /// new session id, new CSRF token.
+#[utoipa::path(
+    post,
+    path = "/api/v1/login",
+    tag = "accounts",
+    request_body = Login,
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 200, description = "Logged in: a fresh session and CSRF token", body = Object),
+    ),
+)]
 async fn login(
     State(accounts): State<Arc<Accounts>>,
     session: Session,
@@ -609,11 +637,29 @@ async fn login(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/logout",
+    tag = "accounts",
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 204, description = "Logged out"),
+    ),
+)]
 async fn logout(session: Session) -> Result<StatusCode, AccountError> {
     session.flush().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "accounts",
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The account and its organisation", body = Object),
+    ),
+)]
 async fn me(
     State(accounts): State<Arc<Accounts>>,
     session: Session,
@@ -627,13 +673,23 @@ async fn me(
 
 // ---- password reset, invitations --------------------------------------------------------------
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ResetRequest {
     pub email: String,
 }
 
 /// Mails a single-use reset link if the address has an account; answers the same either way,
 /// so the form does not tell who has an account.
+#[utoipa::path(
+    post,
+    path = "/api/v1/password-reset",
+    tag = "accounts",
+    request_body = ResetRequest,
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 202, description = "A reset link is mailed when the address is known (the answer does not tell)", body = Object),
+    ),
+)]
 async fn request_password_reset(
     State(accounts): State<Arc<Accounts>>,
     JsonBody(form): JsonBody<ResetRequest>,
@@ -671,7 +727,7 @@ async fn request_password_reset(
     Ok((StatusCode::ACCEPTED, Json(json!({ "status": "accepted" }))).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewPassword {
     pub token: String,
     pub password: String,
@@ -726,6 +782,16 @@ async fn set_password_by_link(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/password-reset/confirm",
+    tag = "accounts",
+    request_body = NewPassword,
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 200, description = "The password is set", body = Object),
+    ),
+)]
 async fn confirm_password_reset(
     State(accounts): State<Arc<Accounts>>,
     JsonBody(form): JsonBody<NewPassword>,
@@ -733,6 +799,16 @@ async fn confirm_password_reset(
     set_password_by_link(&accounts, Purpose::Reset, form).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/invitations/accept",
+    tag = "accounts",
+    request_body = NewPassword,
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 200, description = "The invited account has its password", body = Object),
+    ),
+)]
 async fn accept_invitation(
     State(accounts): State<Arc<Accounts>>,
     JsonBody(form): JsonBody<NewPassword>,
@@ -742,7 +818,7 @@ async fn accept_invitation(
 
 // ---- email change -----------------------------------------------------------------------------
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct EmailChange {
     pub new_email: String,
     pub password: String,
@@ -750,6 +826,16 @@ pub struct EmailChange {
 
 /// Mails a confirmation link to the new address and tells the old one. Nothing changes until the
 /// link is used: the old address keeps logging in.
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/email",
+    tag = "accounts",
+    request_body = EmailChange,
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 202, description = "A confirmation link is mailed to the new address", body = Object),
+    ),
+)]
 async fn request_email_change(
     State(accounts): State<Arc<Accounts>>,
     session: Session,
@@ -833,11 +919,21 @@ async fn request_email_change(
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct Confirm {
     pub token: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/email-change/confirm",
+    tag = "accounts",
+    request_body = Confirm,
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 200, description = "The email address is changed", body = Object),
+    ),
+)]
 async fn confirm_email_change(
     State(accounts): State<Arc<Accounts>>,
     JsonBody(form): JsonBody<Confirm>,
@@ -903,6 +999,15 @@ async fn confirm_email_change(
 
 // ---- organisation admin -----------------------------------------------------------------------
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/org",
+    tag = "organisation",
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The caller's organisation", body = Object),
+    ),
+)]
 async fn own_organisation(
     State(accounts): State<Arc<Accounts>>,
     session: Session,
@@ -921,6 +1026,15 @@ async fn own_organisation(
 }
 
 /// The caller's own organisation's people; never another organisation's.
+#[utoipa::path(
+    get,
+    path = "/api/v1/org/members",
+    tag = "organisation",
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The organisation's accounts", body = Object),
+    ),
+)]
 async fn list_members(
     State(accounts): State<Arc<Accounts>>,
     session: Session,
@@ -943,7 +1057,7 @@ async fn list_members(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewMember {
     pub email: String,
     pub display_name: String,
@@ -951,6 +1065,16 @@ pub struct NewMember {
 }
 
 /// An organisation admin adds a person; they get an invitation link to set their password.
+#[utoipa::path(
+    post,
+    path = "/api/v1/org/members",
+    tag = "organisation",
+    request_body = NewMember,
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 201, description = "The account is created and an invitation mailed", body = Object),
+    ),
+)]
 async fn invite_member(
     State(accounts): State<Arc<Accounts>>,
     session: Session,
@@ -1026,6 +1150,16 @@ pub struct StatusFilter {
     pub status: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/operator/organisations",
+    tag = "operator",
+    params(("status" = Option<String>, Query, description = "pending, approved or rejected")),
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "Organisations", body = Object),
+    ),
+)]
 async fn list_organisations(
     State(accounts): State<Arc<Accounts>>,
     session: Session,
@@ -1045,12 +1179,23 @@ async fn list_organisations(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct Review {
     #[serde(default)]
     pub comment: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/operator/organisations/{id}/approve",
+    tag = "operator",
+    params(("id" = i64, Path, description = "Organisation id")),
+    request_body = Review,
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 200, description = "The organisation is approved", body = Object),
+    ),
+)]
 async fn approve_organisation(
     State(accounts): State<Arc<Accounts>>,
     session: Session,
@@ -1060,6 +1205,17 @@ async fn approve_organisation(
     review(&accounts, &session, id, form, OrgStatus::Approved).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/operator/organisations/{id}/reject",
+    tag = "operator",
+    params(("id" = i64, Path, description = "Organisation id")),
+    request_body = Review,
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 200, description = "The organisation is rejected", body = Object),
+    ),
+)]
 async fn reject_organisation(
     State(accounts): State<Arc<Accounts>>,
     session: Session,
@@ -1157,6 +1313,15 @@ async fn review(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/operator/accounts",
+    tag = "operator",
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "Every account", body = Object),
+    ),
+)]
 async fn list_accounts(
     State(accounts): State<Arc<Accounts>>,
     session: Session,
@@ -1172,6 +1337,15 @@ async fn list_accounts(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/operator/audit",
+    tag = "operator",
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The audit log, newest first", body = Object),
+    ),
+)]
 async fn list_audit(
     State(accounts): State<Arc<Accounts>>,
     session: Session,
@@ -1189,6 +1363,15 @@ async fn list_audit(
     Ok(Json(json!({ "entries": entries })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/operator/outbox",
+    tag = "operator",
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "Mails written to the outbox", body = Object),
+    ),
+)]
 async fn list_outbox(
     State(accounts): State<Arc<Accounts>>,
     session: Session,
@@ -1208,7 +1391,7 @@ async fn list_outbox(
 
 // ---- notices ----------------------------------------------------------------------------------
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewNotice {
     pub title: String,
     pub body: String,
@@ -1219,6 +1402,14 @@ fn notice_json(n: &notice::Model) -> serde_json::Value {
 }
 
 /// Published notices (お知らせ), newest first; public.
+#[utoipa::path(
+    get,
+    path = "/api/v1/notices",
+    tag = "accounts",
+    responses(
+        (status = 200, description = "Published notices, newest first", body = Object),
+    ),
+)]
 async fn list_notices(
     State(accounts): State<Arc<Accounts>>,
 ) -> Result<Json<serde_json::Value>, AccountError> {
@@ -1232,6 +1423,16 @@ async fn list_notices(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/operator/notices",
+    tag = "operator",
+    request_body = NewNotice,
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 201, description = "The notice is published", body = Object),
+    ),
+)]
 async fn publish_notice(
     State(accounts): State<Arc<Accounts>>,
     session: Session,

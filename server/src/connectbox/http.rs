@@ -144,6 +144,16 @@ fn writable<'a>(
 }
 
 /// `GET /connectbox/datasets/{name}`: what an upload would go to (the CLI asks before sending a file).
+#[utoipa::path(
+    get,
+    path = "/connectbox/datasets/{name}",
+    tag = "connectbox",
+    params(("name" = String, Path, description = "Dataset name")),
+    security(("uploader_basic" = [])),
+    responses(
+        (status = 200, description = "The dataset and its current version", body = Object),
+    ),
+)]
 pub async fn show_dataset(
     State(state): State<Arc<NodeState>>,
     Path(name): Path<String>,
@@ -177,6 +187,18 @@ pub async fn show_dataset(
 
 /// `POST /connectbox/datasets/{name}/uploads?file_name=…`: the body is the file (CSV, XML or ZIP).
 /// Answers 202 with the receipt while the conversion runs (200 for a duplicate, which is not applied).
+#[utoipa::path(
+    post,
+    path = "/connectbox/datasets/{name}/uploads",
+    tag = "connectbox",
+    params(("name" = String, Path, description = "Dataset name"), ("file_name" = String, Query, description = "Plain file name shown in receipts")),
+    request_body(content = Vec<u8>, description = "The file: CSV, XML or ZIP, streamed", content_type = "application/octet-stream"),
+    security(("uploader_basic" = [])),
+    responses(
+        (status = 202, description = "Received; conversion runs in the background", body = Object),
+        (status = 200, description = "A duplicate of an earlier upload, not applied", body = Object),
+    ),
+)]
 pub async fn upload_file(
     State(state): State<Arc<NodeState>>,
     Path(name): Path<String>,
@@ -401,6 +423,16 @@ async fn visible_upload(
 }
 
 /// `GET /connectbox/uploads/{id}`: the receipt, with progress while the conversion runs.
+#[utoipa::path(
+    get,
+    path = "/connectbox/uploads/{id}",
+    tag = "connectbox",
+    params(("id" = String, Path, description = "Upload id")),
+    security(("uploader_basic" = [])),
+    responses(
+        (status = 200, description = "The upload and its conversion status", body = Object),
+    ),
+)]
 pub async fn show_upload(
     State(state): State<Arc<NodeState>>,
     Path(id): Path<String>,
@@ -423,6 +455,16 @@ pub async fn show_upload(
 }
 
 /// `GET /connectbox/uploads/{id}/rejects.csv`: every rejected row with its file, line and reason.
+#[utoipa::path(
+    get,
+    path = "/connectbox/uploads/{id}/rejects.csv",
+    tag = "connectbox",
+    params(("id" = String, Path, description = "Upload id")),
+    security(("uploader_basic" = [])),
+    responses(
+        (status = 200, description = "Rejected rows with reasons", body = String, content_type = "text/csv"),
+    ),
+)]
 pub async fn download_rejects(
     State(state): State<Arc<NodeState>>,
     Path(id): Path<String>,

@@ -100,6 +100,14 @@ impl PortalState {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/.well-known/openid-configuration",
+    tag = "oidc",
+    responses(
+        (status = 200, description = "OpenID Provider metadata", body = Object),
+    ),
+)]
 async fn discovery(State(state): State<Arc<PortalState>>) -> Json<serde_json::Value> {
     let iss = issuer(&state);
     Json(json!({
@@ -121,6 +129,14 @@ async fn discovery(State(state): State<Arc<PortalState>>) -> Json<serde_json::Va
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/oidc/jwks",
+    tag = "oidc",
+    responses(
+        (status = 200, description = "The portal's signing key (Ed25519, OKP)", body = Object),
+    ),
+)]
 async fn jwks(State(state): State<Arc<PortalState>>) -> Json<serde_json::Value> {
     let x = state.key.public_b64();
     Json(json!({ "keys": [{
@@ -437,6 +453,15 @@ fn html(status: StatusCode, body: String) -> Response {
     response
 }
 
+#[utoipa::path(
+    get,
+    path = "/oidc/authorize",
+    tag = "oidc",
+    params(("client_id" = Option<String>, Query, description = "Requester node"), ("redirect_uri" = Option<String>, Query, description = "Registered redirect URI"), ("response_type" = Option<String>, Query, description = "code"), ("scope" = Option<String>, Query, description = "openid and the API scopes"), ("state" = Option<String>, Query, description = "Opaque state"), ("nonce" = Option<String>, Query, description = "Nonce for the ID token"), ("code_challenge" = Option<String>, Query, description = "PKCE S256 challenge"), ("code_challenge_method" = Option<String>, Query, description = "S256")),
+    responses(
+        (status = 200, description = "The login and consent page (HTML)", body = String, content_type = "text/html"),
+    ),
+)]
 async fn authorize_page(
     State(state): State<Arc<PortalState>>,
     RawQuery(query): RawQuery,
@@ -477,6 +502,15 @@ fn hash_b64(input: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(input.as_bytes()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/oidc/authorize",
+    tag = "oidc",
+    request_body(content = String, description = "The consent form: the request, email, password and decision", content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Back to the redirect URI with a code, or with an error"),
+    ),
+)]
 async fn authorize_decision(
     State(state): State<Arc<PortalState>>,
     crate::accounts::routes::ClientAddr(addr): crate::accounts::routes::ClientAddr,
@@ -794,6 +828,16 @@ async fn authenticate_client(
     Ok(claims.iss)
 }
 
+#[utoipa::path(
+    post,
+    path = "/oidc/token",
+    tag = "oidc",
+    request_body(content = String, description = "grant_type=authorization_code, code, redirect_uri, code_verifier, client_assertion_type, client_assertion (private_key_jwt)", content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "ID token", body = Object),
+        (status = 400, description = "RFC 6749 error (error, error_description, error_code)", body = Object),
+    ),
+)]
 async fn token(State(state): State<Arc<PortalState>>, body: Bytes) -> Response {
     let fields = parse_fields(&body);
     match exchange(&state, &fields).await {

@@ -37,7 +37,7 @@ pub fn routes() -> Router<Arc<Accounts>> {
         .route("/api/v1/consents/{id}/revoke", post(revoke))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Grant {
     /// Client id of the requester node.
@@ -53,7 +53,7 @@ pub struct Grant {
     pub until: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ConsentView {
     pub id: i64,
     pub corporate_number: String,
@@ -124,6 +124,15 @@ async fn represented(
 }
 
 /// The consents the caller's corporation gave, newest first (revoked and expired ones too).
+#[utoipa::path(
+    get,
+    path = "/api/v1/consents",
+    tag = "consents",
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "Prior consents given for the caller's corporate number", body = Object),
+    ),
+)]
 async fn list(
     State(accounts): State<Arc<Accounts>>,
     session: Session,
@@ -260,6 +269,16 @@ async fn validate(
 }
 
 /// A representative grants a consent in the name of their corporation.
+#[utoipa::path(
+    post,
+    path = "/api/v1/consents",
+    tag = "consents",
+    request_body = Grant,
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 201, description = "The consent is granted; it reaches the nodes in their bundles", body = Object),
+    ),
+)]
 async fn grant(
     State(accounts): State<Arc<Accounts>>,
     session: Session,
@@ -314,6 +333,16 @@ async fn grant(
 
 /// A representative revokes one of their corporation's consents; the nodes lose it with their next
 /// bundle.
+#[utoipa::path(
+    post,
+    path = "/api/v1/consents/{id}/revoke",
+    tag = "consents",
+    params(("id" = String, Path, description = "Consent id")),
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 200, description = "The consent is revoked", body = Object),
+    ),
+)]
 async fn revoke(
     State(accounts): State<Arc<Accounts>>,
     session: Session,

@@ -216,6 +216,15 @@ fn config(state: &NodeState) -> Result<&TsudoConfig, ApiError> {
 }
 
 /// `GET /v1/consent?state=…`: pick the API and scopes.
+#[utoipa::path(
+    get,
+    path = "/v1/consent",
+    tag = "consent",
+    params(("provider" = Option<String>, Query, description = "Provider node"), ("api" = Option<String>, Query, description = "API"), ("scope" = Option<String>, Query, description = "Scopes")),
+    responses(
+        (status = 200, description = "The consent page (HTML)", body = String, content_type = "text/html"),
+    ),
+)]
 pub async fn consent_page(State(state): State<Arc<NodeState>>, RawQuery(q): RawQuery) -> Response {
     if let Err(e) = config(&state) {
         return error_page(&e);
@@ -319,6 +328,14 @@ async fn discover(state: &NodeState, issuer: &str) -> Result<Discovery, ApiError
 }
 
 /// `GET /v1/auth?api=…&scope=…&state=…`: off to the IdP.
+#[utoipa::path(
+    get,
+    path = "/v1/auth",
+    tag = "consent",
+    responses(
+        (status = 303, description = "To the identity provider (state, nonce, PKCE)"),
+    ),
+)]
 pub async fn start(State(state): State<Arc<NodeState>>, RawQuery(q): RawQuery) -> Response {
     match start_flow(&state, params(q)).await {
         Ok(r) => r,
@@ -448,6 +465,15 @@ fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
 }
 
 /// `GET /v1/auth/redirect_uri?code=…&state=…`: back from the IdP.
+#[utoipa::path(
+    get,
+    path = "/v1/auth/redirect_uri",
+    tag = "consent",
+    params(("code" = Option<String>, Query, description = "Authorisation code"), ("state" = Option<String>, Query, description = "State")),
+    responses(
+        (status = 200, description = "The nonce to send with reception_tsudo (HTML)", body = String, content_type = "text/html"),
+    ),
+)]
 pub async fn callback(State(state): State<Arc<NodeState>>, RawQuery(q): RawQuery) -> Response {
     let p = params(q);
     let Some(pending) = first(&p, "state").and_then(|s| lock(&state.consent.pending).remove(s))

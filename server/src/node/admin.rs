@@ -65,6 +65,16 @@ fn no_bundles() -> Response {
 }
 
 /// `POST /admin/bundle`: the body is a bundle file (the compact JWS the portal issued).
+#[utoipa::path(
+    post,
+    path = "/admin/bundle",
+    tag = "admin",
+    request_body(content = String, description = "A signed bundle (compact JWS)", content_type = "application/jose"),
+    security(("admin_basic" = [])),
+    responses(
+        (status = 200, description = "Installed", body = Object),
+    ),
+)]
 pub async fn install_bundle(
     State(state): State<Arc<NodeState>>,
     headers: HeaderMap,
@@ -95,6 +105,15 @@ pub async fn install_bundle(
 
 /// `GET /admin/status`: the bundle the node serves on, a warning once half its lifetime has passed,
 /// and the latest bundle events.
+#[utoipa::path(
+    get,
+    path = "/admin/status",
+    tag = "admin",
+    security(("admin_basic" = [])),
+    responses(
+        (status = 200, description = "The node's bundle, dataset and log status", body = Object),
+    ),
+)]
 pub async fn status(State(state): State<Arc<NodeState>>, headers: HeaderMap) -> Response {
     if let Err(e) = authenticate(&state, &headers).await {
         return e;

@@ -27,6 +27,16 @@ const DEFAULT_PER_PAGE: u64 = 20;
 const MAX_PER_PAGE: u64 = 100;
 
 /// `GET /v1/corporations/{number}/status`: active, closed (date, cause), merged (successor) or withdrawn.
+#[utoipa::path(
+    get,
+    path = "/v1/corporations/{number}/status",
+    tag = "provider",
+    params(("number" = String, Path, description = "Corporate number (13 digits)")),
+    security(("node_jws" = [])),
+    responses(
+        (status = 200, description = "Active, closed, merged or withdrawn", body = Object),
+    ),
+)]
 pub async fn corporation_status(
     State(state): State<Arc<NodeState>>,
     Path(number): Path<String>,
@@ -71,6 +81,16 @@ pub async fn corporation_status(
 
 /// `GET /v1/corporations?name_prefix=&prefecture=&changed_since=&page=&per_page=`: the current record of
 /// each matching number, in corporate-number order, one page at a time.
+#[utoipa::path(
+    get,
+    path = "/v1/corporations",
+    tag = "provider",
+    params(("name_prefix" = Option<String>, Query, description = "Start of the name"), ("prefecture" = Option<String>, Query, description = "Prefecture name or code 01-47"), ("changed_since" = Option<String>, Query, description = "YYYY-MM-DD"), ("page" = Option<u64>, Query, description = "Page, from 1"), ("per_page" = Option<u64>, Query, description = "1-100")),
+    security(("node_jws" = [])),
+    responses(
+        (status = 200, description = "A page of corporations", body = Object),
+    ),
+)]
 pub async fn list_corporations(
     State(state): State<Arc<NodeState>>,
     uri: Uri,

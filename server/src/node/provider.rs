@@ -16,6 +16,16 @@ use axum::{
 use renkei_standard::CorporateNumber;
 use std::{sync::Arc, time::Instant};
 
+#[utoipa::path(
+    get,
+    path = "/v1/corporations/{number}",
+    tag = "provider",
+    params(("number" = String, Path, description = "Corporate number (13 digits)")),
+    security(("node_jws" = [])),
+    responses(
+        (status = 200, description = "The corporation as standard data, filtered by the granted scopes, with provenance in meta; a signed receipt in x-renkei-receipt", body = Object),
+    ),
+)]
 pub async fn get_corporation(
     State(state): State<Arc<NodeState>>,
     Path(number): Path<String>,

@@ -28,6 +28,16 @@ struct Outbound {
     consent_ref: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/reception_jizen",
+    tag = "requester",
+    request_body(content = String, description = "gBizConnect form: call_api, method, client_id, scope (and nonce for reception_tsudo)", content_type = "application/x-www-form-urlencoded"),
+    security(("system_basic" = [])),
+    responses(
+        (status = 200, description = "The provider's answer, passed through", body = Object),
+    ),
+)]
 pub async fn reception_jizen(
     State(state): State<Arc<NodeState>>,
     headers: HeaderMap,
@@ -44,6 +54,16 @@ pub async fn reception_jizen(
 }
 
 /// `POST /v1/reception_tsudo`: the jizen form plus `nonce`, the single-use per-request consent.
+#[utoipa::path(
+    post,
+    path = "/v1/reception_tsudo",
+    tag = "requester",
+    request_body(content = String, description = "gBizConnect form: call_api, method, client_id, scope (and nonce for reception_tsudo)", content_type = "application/x-www-form-urlencoded"),
+    security(("system_basic" = [])),
+    responses(
+        (status = 200, description = "The provider's answer, with the per-request consent redeemed", body = Object),
+    ),
+)]
 pub async fn reception_tsudo(
     State(state): State<Arc<NodeState>>,
     headers: HeaderMap,
@@ -84,7 +104,7 @@ async fn with_consent(state: &NodeState, call: &mut Outbound, nonce: &str) -> Re
     Ok(())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JsonRequest {
     /// The provider node's client id.
@@ -127,6 +147,16 @@ fn get() -> String {
     "GET".to_owned()
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/requests",
+    tag = "requester",
+    request_body = JsonRequest,
+    security(("system_basic" = [])),
+    responses(
+        (status = 200, description = "The provider's answer, passed through", body = Object),
+    ),
+)]
 pub async fn send_request(
     State(state): State<Arc<NodeState>>,
     headers: HeaderMap,

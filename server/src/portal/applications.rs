@@ -55,13 +55,13 @@ const LIST_LIMIT: u64 = 500;
 
 // ---- views ------------------------------------------------------------------------------------
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Party {
     pub organisation_id: i64,
     pub organisation: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ApplicationView {
     pub id: i64,
     pub api: serde_json::Value,
@@ -83,7 +83,7 @@ pub struct ApplicationView {
     pub updated_at: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct EventView {
     pub id: i64,
     pub time: String,
@@ -199,7 +199,7 @@ fn rate_limit(field: &str, value: u32) -> Result<i32, WorkflowError> {
     Ok(value as i32)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct Apply {
     /// Slug of the API.
     pub api: String,
@@ -212,7 +212,7 @@ pub struct Apply {
     pub comment: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 pub struct Decision {
     /// Approval only: the granted scopes, a subset of the requested ones (all of them when left out).
     #[serde(default)]
@@ -314,6 +314,16 @@ async fn mail_both(
 // ---- submit -----------------------------------------------------------------------------------
 
 /// `POST /api/v1/applications`: a requester organisation applies for a published API.
+#[utoipa::path(
+    post,
+    path = "/api/v1/applications",
+    tag = "applications",
+    request_body = Apply,
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 201, description = "The application is submitted", body = ApplicationView),
+    ),
+)]
 pub async fn submit(
     State(state): State<Arc<PortalState>>,
     session: Session,
@@ -506,6 +516,16 @@ async fn visible(
 const READ_ROLES: &[Role] = &[Role::Operator, Role::OrgAdmin, Role::OrgMember];
 
 /// `GET /api/v1/applications?side=requester|provider&status=pending,approved`: newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/applications",
+    tag = "applications",
+    params(("side" = Option<String>, Query, description = "requester or provider"), ("status" = Option<String>, Query, description = "Comma-separated statuses: submitted, approved, rejected, withdrawn, revoked")),
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "Applications the caller may see", body = Object),
+    ),
+)]
 pub async fn list(
     State(state): State<Arc<PortalState>>,
     session: Session,
@@ -567,6 +587,16 @@ pub async fn list(
 }
 
 /// `GET /api/v1/applications/{id}`: the application and its history.
+#[utoipa::path(
+    get,
+    path = "/api/v1/applications/{id}",
+    tag = "applications",
+    params(("id" = i64, Path, description = "Application id")),
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The application", body = Object),
+    ),
+)]
 pub async fn get_one(
     State(state): State<Arc<PortalState>>,
     session: Session,
@@ -581,6 +611,16 @@ pub async fn get_one(
 }
 
 /// `GET /api/v1/applications/{id}/history`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/applications/{id}/history",
+    tag = "applications",
+    params(("id" = i64, Path, description = "Application id")),
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The application's transitions", body = Object),
+    ),
+)]
 pub async fn history(
     State(state): State<Arc<PortalState>>,
     session: Session,
@@ -894,6 +934,17 @@ fn decision(body: &[u8]) -> Result<Decision, WorkflowError> {
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/applications/{id}/approve",
+    tag = "applications",
+    params(("id" = i64, Path, description = "Application id")),
+    request_body(content = Option<Decision>, description = "Optional comment; on approval, the granted scopes and rate limit"),
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 200, description = "Approved (repeating it changes nothing); 409 when not possible", body = Object),
+    ),
+)]
 pub async fn approve(
     State(state): State<Arc<PortalState>>,
     session: Session,
@@ -903,6 +954,17 @@ pub async fn approve(
     transition(&state, &session, id, Action::Approve, decision(&body)?).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/applications/{id}/reject",
+    tag = "applications",
+    params(("id" = i64, Path, description = "Application id")),
+    request_body(content = Option<Decision>, description = "Optional comment; on approval, the granted scopes and rate limit"),
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 200, description = "Rejected", body = Object),
+    ),
+)]
 pub async fn reject(
     State(state): State<Arc<PortalState>>,
     session: Session,
@@ -912,6 +974,17 @@ pub async fn reject(
     transition(&state, &session, id, Action::Reject, decision(&body)?).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/applications/{id}/withdraw",
+    tag = "applications",
+    params(("id" = i64, Path, description = "Application id")),
+    request_body(content = Option<Decision>, description = "Optional comment; on approval, the granted scopes and rate limit"),
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 200, description = "Withdrawn by the requester", body = Object),
+    ),
+)]
 pub async fn withdraw(
     State(state): State<Arc<PortalState>>,
     session: Session,
@@ -921,6 +994,17 @@ pub async fn withdraw(
     transition(&state, &session, id, Action::Withdraw, decision(&body)?).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/applications/{id}/revoke",
+    tag = "applications",
+    params(("id" = i64, Path, description = "Application id")),
+    request_body(content = Option<Decision>, description = "Optional comment; on approval, the granted scopes and rate limit"),
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 200, description = "Revoked by the provider", body = Object),
+    ),
+)]
 pub async fn revoke(
     State(state): State<Arc<PortalState>>,
     session: Session,

@@ -267,6 +267,16 @@ impl PortalState {
 
 /// `GET /api/v1/nodes/{client_id}/bundle`: only the node itself, with a request token signed by its
 /// registered key for audience `portal`, gets its bundle (`application/jose`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/nodes/{client_id}/bundle",
+    tag = "nodes",
+    params(("client_id" = String, Path, description = "The calling node")),
+    security(("node_jws" = [])),
+    responses(
+        (status = 200, description = "The signed bundle (compact JWS)", body = String, content_type = "application/jose"),
+    ),
+)]
 pub async fn get_node_bundle(
     State(state): State<Arc<PortalState>>,
     Path(client_id): Path<String>,

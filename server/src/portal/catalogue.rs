@@ -257,7 +257,7 @@ impl SearchQuery {
 }
 
 /// One catalogue tile.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct CatalogueItem {
     pub slug: String,
     pub name: String,
@@ -288,7 +288,7 @@ impl From<&portal_api::Model> for CatalogueItem {
     }
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct SearchPage {
     pub items: Vec<CatalogueItem>,
     pub total: u64,
@@ -359,6 +359,15 @@ pub async fn search(db: &impl ConnectionTrait, query: &SearchQuery) -> Result<Se
 }
 
 /// `GET /api/v1/catalogue?q=&category=&category=&page=&per_page=` (no login).
+#[utoipa::path(
+    get,
+    path = "/api/v1/catalogue",
+    tag = "catalogue",
+    params(("q" = Option<String>, Query, description = "Words, all must match"), ("category" = Option<Vec<String>>, Query, description = "Categories, any may match (repeat the parameter)"), ("page" = Option<u64>, Query, description = "Page, from 1"), ("per_page" = Option<u64>, Query, description = "Items per page")),
+    responses(
+        (status = 200, description = "A page of published APIs", body = SearchPage),
+    ),
+)]
 pub async fn search_json(
     State(state): State<Arc<PortalState>>,
     RawQuery(raw): RawQuery,
@@ -370,20 +379,28 @@ pub async fn search_json(
         .map_err(ApiError::internal)
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct VersionView {
     pub version: String,
     pub created_at: String,
 }
 
 /// Every category in use by a published API, with how many APIs carry it (for the filter list).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct CategoryCount {
     pub category: String,
     pub apis: i64,
 }
 
 /// `GET /api/v1/catalogue/categories`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/catalogue/categories",
+    tag = "catalogue",
+    responses(
+        (status = 200, description = "Every category in use, with its number of APIs", body = Object),
+    ),
+)]
 pub async fn categories_json(
     State(state): State<Arc<PortalState>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
@@ -449,6 +466,15 @@ pub async fn detail(
 }
 
 /// `GET /api/v1/catalogue/{slug}` (no login): a published API's detail, else 404.
+#[utoipa::path(
+    get,
+    path = "/api/v1/catalogue/{slug}",
+    tag = "catalogue",
+    params(("slug" = String, Path, description = "API slug")),
+    responses(
+        (status = 200, description = "The API with its OpenAPI document and versions", body = Object),
+    ),
+)]
 pub async fn detail_json(
     State(state): State<Arc<PortalState>>,
     Path(slug): Path<String>,

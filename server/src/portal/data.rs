@@ -165,6 +165,14 @@ impl PortalData for DbPortalData {
 }
 
 /// `GET /api/v1/apis`: the catalogue as JSON.
+#[utoipa::path(
+    get,
+    path = "/api/v1/apis",
+    tag = "catalogue",
+    responses(
+        (status = 200, description = "Every published API (short form)", body = Vec<Object>),
+    ),
+)]
 pub async fn list_apis_json(
     State(state): State<Arc<PortalState>>,
 ) -> Result<Json<Vec<ApiSummary>>, ApiError> {

@@ -18,13 +18,24 @@ use sea_orm::{
 use serde::Deserialize;
 use std::sync::Arc;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Batch {
     pub node: String,
+    #[schema(value_type = Vec<Object>)]
     pub records: Vec<exchange_record::Model>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/exchange-records",
+    tag = "nodes",
+    request_body = Batch,
+    security(("node_jws" = [])),
+    responses(
+        (status = 200, description = "Stored (each (node, seq) once)", body = Object),
+    ),
+)]
 pub async fn receive_exchange_records(
     State(state): State<Arc<PortalState>>,
     headers: HeaderMap,

@@ -1,5 +1,6 @@
 //! Checks a provider's OpenAPI 3 document on save: JSON or YAML, structurally an OpenAPI 3.0 document
-//! (the `openapiv3` model), with at least one path. Errors name the place that is wrong.
+//! (the `openapiv3` model) or 3.1 document (the `oas3` model; renkei's own generated documents are
+//! 3.1), with at least one path. Errors name the place that is wrong.
 
 use serde_json::Value;
 
@@ -66,41 +67,57 @@ pub fn check_value(value: Value) -> Result<CheckedDocument, DocumentError> {
     let Some(object) = value.as_object() else {
         return Err(refuse("$", "the document must be an object"));
     };
-    match object.get("openapi") {
-        Some(Value::String(v)) if v.starts_with("3.0.") => {}
+    let dialect = match object.get("openapi") {
+        Some(Value::String(v)) if v.starts_with("3.0.") => Dialect::V30,
+        Some(Value::String(v)) if v.starts_with("3.1.") => Dialect::V31,
         Some(Value::String(v)) => {
             return Err(refuse(
                 "$.openapi",
-                format!("version {v:?} is not supported: use OpenAPI 3.0.x"),
+                format!("version {v:?} is not supported: use OpenAPI 3.0.x or 3.1.x"),
             ));
         }
         Some(_) => return Err(refuse("$.openapi", "must be a string such as \"3.0.3\"")),
         None => {
             return Err(refuse(
                 "$.openapi",
-                "missing: an OpenAPI 3 document starts with openapi: 3.0.x",
+                "missing: an OpenAPI 3 document starts with openapi: 3.0.x or 3.1.x",
             ));
         }
-    }
-    let document: openapiv3::OpenAPI = serde_path_to_error::deserialize(&value).map_err(|e| {
-        let path = e.path().to_string();
-        let at = if path == "." {
-            "$".to_owned()
-        } else {
-            format!("$.{path}")
-        };
-        narrower(&value, &path).unwrap_or_else(|| refuse(at, e.inner().to_string()))
-    })?;
-    if document.info.title.trim().is_empty() {
+    };
+    // Each version through a model of its own: 3.0 (`openapiv3`) and 3.1 (`oas3`, JSON Schema 2020-12
+    // schemas: `type` lists, `const`, `$defs`, webhooks…).
+    let (title, version, paths): (String, String, Vec<String>) = match dialect {
+        Dialect::V30 => {
+            let d: openapiv3::OpenAPI = typed(
+                &value,
+                narrower::<openapiv3::PathItem, openapiv3::Parameter, openapiv3::Schema>,
+            )?;
+            let paths = d.paths.paths.keys().cloned().collect();
+            (d.info.title, d.info.version, paths)
+        }
+        Dialect::V31 => {
+            let d: oas3::Spec = typed(
+                &value,
+                narrower::<oas3::spec::PathItem, oas3::spec::Parameter, oas3::spec::ObjectSchema>,
+            )?;
+            let paths = d
+                .paths
+                .iter()
+                .flat_map(|p| p.keys().cloned())
+                .collect();
+            (d.info.title, d.info.version, paths)
+        }
+    };
+    if title.trim().is_empty() {
         return Err(refuse("$.info.title", "must not be empty"));
     }
-    if document.info.version.trim().is_empty() {
+    if version.trim().is_empty() {
         return Err(refuse("$.info.version", "must not be empty"));
     }
-    if document.paths.paths.is_empty() {
+    if paths.is_empty() {
         return Err(refuse("$.paths", "the document describes no operation"));
     }
-    for (path, _) in document.paths.iter() {
+    for path in &paths {
         if !path.starts_with('/') {
             return Err(refuse(
                 format!("$.paths.{path}"),
@@ -110,8 +127,31 @@ pub fn check_value(value: Value) -> Result<CheckedDocument, DocumentError> {
     }
     Ok(CheckedDocument {
         json: serde_json::to_string(&value).map_err(|e| refuse("$", e.to_string()))?,
-        version: document.info.version.trim().to_owned(),
-        title: document.info.title,
+        version: version.trim().to_owned(),
+        title,
+    })
+}
+
+/// The OpenAPI versions accepted.
+#[derive(Clone, Copy)]
+enum Dialect {
+    V30,
+    V31,
+}
+
+/// Deserialises the whole document as `T`; on failure the error names the deepest place found.
+fn typed<T: serde::de::DeserializeOwned>(
+    value: &Value,
+    narrower: fn(&Value, &str) -> Option<DocumentError>,
+) -> Result<T, DocumentError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let at = if path == "." {
+            "$".to_owned()
+        } else {
+            format!("$.{path}")
+        };
+        narrower(value, &path).unwrap_or_else(|| refuse(at, e.inner().to_string()))
     })
 }
 
@@ -136,13 +176,18 @@ fn typed_error<T: serde::de::DeserializeOwned>(
 
 /// `$ref`-or-object places (`ReferenceOr`, untagged) hide where inside them deserialisation failed;
 /// this retries the paths, their parameters and the component schemas one by one, as the concrete
-/// type, to name the exact place.
-fn narrower(value: &Value, path: &str) -> Option<DocumentError> {
+/// type of the document's version (path item, parameter, schema), to name the exact place.
+fn narrower<PathItem, Parameter, Schema>(value: &Value, path: &str) -> Option<DocumentError>
+where
+    PathItem: serde::de::DeserializeOwned,
+    Parameter: serde::de::DeserializeOwned,
+    Schema: serde::de::DeserializeOwned,
+{
     let not_ref = |v: &Value| v.get("$ref").is_none();
     if path == "paths" || path.starts_with("paths.") {
         for (name, item) in value.get("paths")?.as_object()? {
             let place = format!("$.paths.{name}");
-            let Some((at, problem)) = typed_error::<openapiv3::PathItem>(item, &place) else {
+            let Some((at, problem)) = typed_error::<PathItem>(item, &place) else {
                 continue;
             };
             // Parameters are refs-or-objects too.
@@ -164,7 +209,7 @@ fn narrower(value: &Value, path: &str) -> Option<DocumentError> {
                         format!("{place}.{method}.parameters[{i}]")
                     };
                     if not_ref(p)
-                        && let Some((at, problem)) = typed_error::<openapiv3::Parameter>(p, &base)
+                        && let Some((at, problem)) = typed_error::<Parameter>(p, &base)
                     {
                         return Some(refuse(at, problem));
                     }
@@ -177,7 +222,7 @@ fn narrower(value: &Value, path: &str) -> Option<DocumentError> {
         let schemas = value.get("components")?.get("schemas")?.as_object()?;
         for (name, schema) in schemas {
             if not_ref(schema)
-                && let Some((at, problem)) = typed_error::<openapiv3::Schema>(
+                && let Some((at, problem)) = typed_error::<Schema>(
                     schema,
                     &format!("$.components.schemas.{name}"),
                 )
@@ -210,7 +255,11 @@ mod tests {
         let at = |text: &str| check_text(text).unwrap_err().at;
         assert_eq!(at("{\"info\": {}}"), "$.openapi");
         assert_eq!(
-            at("openapi: 3.1.0\ninfo: {title: a, version: '1'}\npaths: {}"),
+            at("openapi: 2.0.0\ninfo: {title: a, version: '1'}\npaths: {}"),
+            "$.openapi"
+        );
+        assert_eq!(
+            at("openapi: 3.2.0\ninfo: {title: a, version: '1'}\npaths: {}"),
             "$.openapi"
         );
         assert_eq!(at("openapi: 3.0.3\npaths: {}"), "$");
@@ -227,5 +276,40 @@ mod tests {
         );
         assert_eq!(at("{ not json"), "$");
         assert_eq!(at("- a\n- b"), "$");
+    }
+
+    /// OpenAPI 3.1: JSON Schema 2020-12 schemas pass, and errors still name the place.
+    #[test]
+    fn openapi_3_1_documents_are_checked_too() {
+        let good = "openapi: 3.1.0\ninfo:\n  title: T31\n  version: 0.3.0\n  license: {name: Apache-2.0, identifier: Apache-2.0}\npaths:\n  /v1/things/{id}:\n    get:\n      parameters:\n        - name: id\n          in: path\n          required: true\n          schema: { type: [string, 'null'], const: x }\n      responses:\n        '200':\n          description: ok\n          content:\n            application/json:\n              schema: { $ref: '#/components/schemas/Thing' }\ncomponents:\n  schemas:\n    Thing:\n      type: object\n      properties:\n        tags: { type: array, items: { type: string }, examples: [[a]] }\n";
+        let doc = check_text(good).unwrap();
+        assert_eq!((doc.title.as_str(), doc.version.as_str()), ("T31", "0.3.0"));
+        assert_eq!(check_text(&doc.json).unwrap(), doc);
+        let at = |text: &str| check_text(text).unwrap_err().at;
+        assert_eq!(
+            at("openapi: 3.1.0\ninfo: {title: a, version: '1'}\npaths: {}"),
+            "$.paths"
+        );
+        assert_eq!(at("openapi: 3.1.0\ninfo: {title: '', version: '1'}\npaths: {/a: {}}"), "$.info.title");
+        assert_eq!(at("openapi: 3.1.0\ninfo: {title: a, version: '1'}\npaths: {a: {}}"), "$.paths.a");
+        let wrong_param = good.replace("in: path", "in: nowhere");
+        assert!(
+            at(&wrong_param).starts_with("$.paths./v1/things/{id}.get.parameters"),
+            "{}",
+            at(&wrong_param)
+        );
+    }
+
+    /// renkei's own generated documents (utoipa, 3.1) pass the check a provider's upload gets.
+    #[test]
+    fn the_generated_documents_pass() {
+        for (json, title) in [
+            (crate::openapi::portal_json(), "renkei portal API"),
+            (crate::openapi::node_json(), "renkei node API"),
+        ] {
+            let doc = check_text(json).unwrap_or_else(|e| panic!("{title}: {e}"));
+            assert_eq!(doc.title, title);
+            assert_eq!(doc.version, env!("CARGO_PKG_VERSION"));
+        }
     }
 }

@@ -203,7 +203,7 @@ fn document(input: &serde_json::Value) -> Result<openapi_doc::CheckedDocument, W
 
 // ---- systems ----------------------------------------------------------------------------------
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SystemView {
     pub client_id: String,
     pub name: String,
@@ -250,6 +250,15 @@ pub async fn visible_system(
     Ok(system)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/systems",
+    tag = "systems",
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The organisation's systems (operators: all)", body = Object),
+    ),
+)]
 pub async fn list_systems(
     State(state): State<Arc<PortalState>>,
     session: Session,
@@ -268,6 +277,16 @@ pub async fn list_systems(
     Ok(Json(json!({ "systems": views })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/systems/{client_id}",
+    tag = "systems",
+    params(("client_id" = String, Path, description = "System (node) client id")),
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The system", body = Object),
+    ),
+)]
 pub async fn get_system(
     State(state): State<Arc<PortalState>>,
     session: Session,
@@ -283,7 +302,7 @@ pub async fn get_system(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewSystem {
     pub client_id: String,
     pub name: String,
@@ -291,7 +310,7 @@ pub struct NewSystem {
     pub public_key: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct SystemUpdate {
     pub name: String,
     pub endpoint: String,
@@ -299,6 +318,16 @@ pub struct SystemUpdate {
 }
 
 /// An organisation admin registers a system; it joins every node's bundle as a node.
+#[utoipa::path(
+    post,
+    path = "/api/v1/systems",
+    tag = "systems",
+    request_body = NewSystem,
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 201, description = "The system is registered", body = Object),
+    ),
+)]
 pub async fn register_system(
     State(state): State<Arc<PortalState>>,
     session: Session,
@@ -370,6 +399,17 @@ pub async fn register_system(
 
 /// The owner's admin changes a system's name, endpoint or key (a key change reaches every node's
 /// next bundle).
+#[utoipa::path(
+    put,
+    path = "/api/v1/systems/{client_id}",
+    tag = "systems",
+    params(("client_id" = String, Path, description = "System (node) client id")),
+    request_body = SystemUpdate,
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 200, description = "The system is updated", body = Object),
+    ),
+)]
 pub async fn update_system(
     State(state): State<Arc<PortalState>>,
     session: Session,
@@ -415,7 +455,7 @@ pub async fn update_system(
 
 // ---- API publication --------------------------------------------------------------------------
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ApiForm {
     /// Only when publishing; a slug never changes.
     #[serde(default)]
@@ -441,7 +481,7 @@ pub struct ApiForm {
     pub version: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct VersionForm {
     #[serde(default)]
     pub version: Option<String>,
@@ -534,6 +574,16 @@ async fn api_row(
 }
 
 /// `POST /api/v1/published-apis`: a provider's admin publishes an API on one of its systems.
+#[utoipa::path(
+    post,
+    path = "/api/v1/published-apis",
+    tag = "published-apis",
+    request_body = ApiForm,
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 201, description = "The API is published", body = Object),
+    ),
+)]
 pub async fn publish(
     State(state): State<Arc<PortalState>>,
     session: Session,
@@ -577,6 +627,17 @@ pub async fn publish(
 }
 
 /// `PUT /api/v1/published-apis/{slug}`: replaces the listing; a new version label adds a version.
+#[utoipa::path(
+    put,
+    path = "/api/v1/published-apis/{slug}",
+    tag = "published-apis",
+    params(("slug" = String, Path, description = "API slug")),
+    request_body = ApiForm,
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 200, description = "The listing is replaced", body = Object),
+    ),
+)]
 pub async fn update_api(
     State(state): State<Arc<PortalState>>,
     session: Session,
@@ -606,6 +667,17 @@ pub async fn update_api(
 }
 
 /// `POST /api/v1/published-apis/{slug}/versions`: a new OpenAPI document under a new version label.
+#[utoipa::path(
+    post,
+    path = "/api/v1/published-apis/{slug}/versions",
+    tag = "published-apis",
+    params(("slug" = String, Path, description = "API slug")),
+    request_body = VersionForm,
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 201, description = "The new version is current", body = Object),
+    ),
+)]
 pub async fn add_version(
     State(state): State<Arc<PortalState>>,
     session: Session,
@@ -696,6 +768,16 @@ async fn set_status(
 
 /// `POST /api/v1/published-apis/{slug}/unpublish`: out of the catalogue; no new applications. Existing
 /// approvals stay until revoked. Repeating it changes nothing.
+#[utoipa::path(
+    post,
+    path = "/api/v1/published-apis/{slug}/unpublish",
+    tag = "published-apis",
+    params(("slug" = String, Path, description = "API slug")),
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 200, description = "Out of the catalogue", body = Object),
+    ),
+)]
 pub async fn unpublish(
     State(state): State<Arc<PortalState>>,
     session: Session,
@@ -704,6 +786,16 @@ pub async fn unpublish(
     set_status(&state, &session, &slug, UNPUBLISHED).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/published-apis/{slug}/publish",
+    tag = "published-apis",
+    params(("slug" = String, Path, description = "API slug")),
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 200, description = "Back in the catalogue", body = Object),
+    ),
+)]
 pub async fn republish(
     State(state): State<Arc<PortalState>>,
     session: Session,
@@ -713,6 +805,15 @@ pub async fn republish(
 }
 
 /// `GET /api/v1/published-apis`: the caller's organisation's APIs, published or not (operators: all).
+#[utoipa::path(
+    get,
+    path = "/api/v1/published-apis",
+    tag = "published-apis",
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The organisation's APIs, published or not", body = Object),
+    ),
+)]
 pub async fn list_own_apis(
     State(state): State<Arc<PortalState>>,
     session: Session,
@@ -736,6 +837,16 @@ pub async fn list_own_apis(
     Ok(Json(json!({ "apis": items })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/published-apis/{slug}",
+    tag = "published-apis",
+    params(("slug" = String, Path, description = "API slug")),
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The API", body = Object),
+    ),
+)]
 pub async fn get_own_api(
     State(state): State<Arc<PortalState>>,
     session: Session,
