@@ -290,7 +290,10 @@ pub fn router(state: Arc<NodeState>) -> axum::Router {
     use axum::routing::{get, post};
     let mut app = axum::Router::new()
         // gBizConnect's health check: an empty 200.
-        .route(crate::openapi::DOCUMENT_PATH, get(crate::openapi::node_document))
+        .route(
+            crate::openapi::DOCUMENT_PATH,
+            get(crate::openapi::node_document),
+        )
         .route("/healthcheck", get(|| async { "" }))
         .route("/healthz", get(crate::observability::healthz))
         .route("/readyz", get(readyz))

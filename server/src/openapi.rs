@@ -156,6 +156,17 @@ pub fn node_json() -> &'static str {
         accounts::list_audit,
         accounts::list_outbox,
         accounts::publish_notice,
+        crate::accounts::admin::operator_suspend,
+        crate::accounts::admin::operator_reactivate,
+        crate::accounts::admin::operator_role,
+        crate::accounts::admin::admin_deactivate,
+        crate::accounts::admin::admin_reactivate,
+        crate::accounts::admin::admin_role,
+        crate::portal::exchanges::list,
+        crate::portal::exchanges::export_csv,
+        crate::portal::exchanges::stats,
+        crate::portal::uptime::overview,
+        crate::portal::uptime::history,
         catalogue::search_json,
         catalogue::categories_json,
         catalogue::detail_json,
@@ -207,6 +218,8 @@ pub fn node_json() -> &'static str {
         (name = "applications", description = "API-use applications and their decisions"),
         (name = "consents", description = "Prior consent (事前同意) by a corporation's representative"),
         (name = "oidc", description = "The portal as OpenID provider (per-request consent, 都度同意)"),
+        (name = "exchange-log", description = "The exchange log as each viewer may see it: search, CSV, chart series"),
+        (name = "uptime", description = "The portal's probes of every node: state, availability, outages"),
         (name = "nodes", description = "Node-to-portal: signed log batches and configuration bundles"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     ),
@@ -330,7 +343,9 @@ struct ErrorResponses;
 impl Modify for ErrorResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let error = ResponseBuilder::new()
-            .description("Error: `{\"error\": {\"code\", \"message\"}}` (see ErrorDetail for the codes)")
+            .description(
+                "Error: `{\"error\": {\"code\", \"message\"}}` (see ErrorDetail for the codes)",
+            )
             .content(
                 "application/json",
                 ContentBuilder::new()

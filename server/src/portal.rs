@@ -137,12 +137,11 @@ impl PortalState {
     /// after the same document check a provider's upload gets; repeated starts update them by slug.
     pub async fn publish_own_apis(&self) -> Result<(), PortalError> {
         for api in crate::openapi::catalogue_entries() {
-            let checked = openapi_doc::check_text(&api.openapi).map_err(|e| {
-                PortalError::OwnDocument {
+            let checked =
+                openapi_doc::check_text(&api.openapi).map_err(|e| PortalError::OwnDocument {
                     slug: api.slug.clone(),
                     problem: e.to_string(),
-                }
-            })?;
+                })?;
             self.publish_api(portal_api::Model {
                 openapi: checked.json,
                 ..api
@@ -182,7 +181,10 @@ pub fn router(state: Arc<PortalState>) -> axum::Router {
         )
         .route("/api/v1/apis", get(data::list_apis_json))
         .route(bundle::BUNDLE_PATH, get(bundle::get_node_bundle))
-        .route(crate::openapi::DOCUMENT_PATH, get(crate::openapi::portal_document))
+        .route(
+            crate::openapi::DOCUMENT_PATH,
+            get(crate::openapi::portal_document),
+        )
         .route("/healthcheck", get(|| async { "" }))
         .route("/healthz", get(crate::observability::healthz))
         .route(

@@ -162,7 +162,10 @@ async fn assert_every_operation_is_routed(url: &str, doc: &Value) {
     for (method, template) in &ops {
         let path = placeholders(template);
         let response = client
-            .request(Method::from_bytes(method.as_bytes()).unwrap(), format!("{url}{path}"))
+            .request(
+                Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{url}{path}"),
+            )
             .send()
             .await
             .unwrap();
@@ -194,12 +197,17 @@ async fn assert_every_operation_is_routed(url: &str, doc: &Value) {
         .unwrap();
     for (method, template, path, status) in statuses {
         let line = format!(
-            "http_requests_total{{route=\"{template}\",method=\"{method}\",status=\"{}\"}}",
+            "route=\"{template}\",method=\"{method}\",status=\"{}\"}}",
             status.as_u16()
         );
         assert!(
             metrics.contains(&line),
-            "{method} {path} ({status}) was not routed to {template}: no {line} in /metrics"
+            "{method} {path} ({status}) was not routed to {template}: no {line} in /metrics:\n{}",
+            metrics
+                .lines()
+                .filter(|l| l.contains("requests_total"))
+                .collect::<Vec<_>>()
+                .join("\n")
         );
     }
 }
@@ -251,6 +259,13 @@ async fn the_portal_serves_its_document_and_every_operation_in_it_is_routed() {
             ("POST", "/api/v1/exchange-records"),
             ("GET", "/api/v1/nodes/{client_id}/bundle"),
             ("GET", "/api/v1/operator/audit"),
+            ("POST", "/api/v1/operator/accounts/{id}/suspend"),
+            ("POST", "/api/v1/org/members/{id}/role"),
+            ("GET", "/api/v1/exchanges"),
+            ("GET", "/api/v1/exchanges.csv"),
+            ("GET", "/api/v1/exchanges/stats"),
+            ("GET", "/api/v1/uptime"),
+            ("GET", "/api/v1/uptime/{client_id}"),
             ("GET", "/healthz"),
             ("GET", "/readyz"),
             ("GET", "/metrics"),
@@ -339,8 +354,8 @@ async fn a_node_serves_its_document_and_every_operation_in_it_is_routed() {
         serde_json::json!([{"node_jws": []}])
     );
     assert_eq!(
-        doc["paths"]["/v1/requests"]["post"]["requestBody"]["content"]["application/json"]
-            ["schema"]["$ref"],
+        doc["paths"]["/v1/requests"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+            ["$ref"],
         "#/components/schemas/JsonRequest"
     );
     // The portal's routes are not in the node's document, and the other way round.
@@ -384,7 +399,10 @@ async fn both_documents_are_listed_in_the_catalogue() {
             .iter()
             .find(|i| i["slug"] == slug)
             .unwrap();
-        assert_eq!(item["categories"], serde_json::json!(["renkei", "platform"]));
+        assert_eq!(
+            item["categories"],
+            serde_json::json!(["renkei", "platform"])
+        );
         let detail: Value = client
             .get(format!("{}/api/v1/catalogue/{slug}", portal.url))
             .send()

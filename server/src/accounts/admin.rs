@@ -261,13 +261,26 @@ fn answer(
 
 // ---- suspend / deactivate ---------------------------------------------------------------------
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 pub struct SuspendForm {
     #[serde(default)]
     pub reason: Option<String>,
 }
 
-async fn operator_suspend(
+#[utoipa::path(
+    post,
+    path = "/api/v1/operator/accounts/{id}/suspend",
+    tag = "operator",
+    params(("id" = i64, Path, description = "Account id")),
+    request_body = SuspendForm,
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 200, description = "The account is suspended: no login, its sessions end; `changed: false` when it already was", body = Object),
+        (status = 403, description = "Not allowed (another organisation's account, or not an admin / operator)", body = crate::api_error::ErrorBody),
+        (status = 409, description = "last_operator, last_admin, self_change or suspended_by_operator", body = crate::api_error::ErrorBody),
+    ),
+)]
+pub(crate) async fn operator_suspend(
     State(accounts): State<Arc<Accounts>>,
     session: Session,
     Path(id): Path<i64>,
@@ -276,7 +289,20 @@ async fn operator_suspend(
     suspend(&accounts, &session, By::Operator, id, form).await
 }
 
-async fn admin_deactivate(
+#[utoipa::path(
+    post,
+    path = "/api/v1/org/members/{id}/deactivate",
+    tag = "organisation",
+    params(("id" = i64, Path, description = "Account id")),
+    request_body = SuspendForm,
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 200, description = "The member is deactivated; `changed: false` when it already was", body = Object),
+        (status = 403, description = "Not allowed (another organisation's account, or not an admin / operator)", body = crate::api_error::ErrorBody),
+        (status = 409, description = "last_operator, last_admin, self_change or suspended_by_operator", body = crate::api_error::ErrorBody),
+    ),
+)]
+pub(crate) async fn admin_deactivate(
     State(accounts): State<Arc<Accounts>>,
     session: Session,
     Path(id): Path<i64>,
@@ -353,7 +379,19 @@ async fn suspend(
 
 // ---- reactivate -------------------------------------------------------------------------------
 
-async fn operator_reactivate(
+#[utoipa::path(
+    post,
+    path = "/api/v1/operator/accounts/{id}/reactivate",
+    tag = "operator",
+    params(("id" = i64, Path, description = "Account id")),
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 200, description = "The account is active again; `changed: false` when it already was", body = Object),
+        (status = 403, description = "Not allowed (another organisation's account, or not an admin / operator)", body = crate::api_error::ErrorBody),
+        (status = 409, description = "last_operator, last_admin, self_change or suspended_by_operator", body = crate::api_error::ErrorBody),
+    ),
+)]
+pub(crate) async fn operator_reactivate(
     State(accounts): State<Arc<Accounts>>,
     session: Session,
     Path(id): Path<i64>,
@@ -361,7 +399,19 @@ async fn operator_reactivate(
     reactivate(&accounts, &session, By::Operator, id).await
 }
 
-async fn admin_reactivate(
+#[utoipa::path(
+    post,
+    path = "/api/v1/org/members/{id}/reactivate",
+    tag = "organisation",
+    params(("id" = i64, Path, description = "Account id")),
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 200, description = "The member is active again; `changed: false` when it already was", body = Object),
+        (status = 403, description = "Not allowed (another organisation's account, or not an admin / operator)", body = crate::api_error::ErrorBody),
+        (status = 409, description = "last_operator, last_admin, self_change or suspended_by_operator", body = crate::api_error::ErrorBody),
+    ),
+)]
+pub(crate) async fn admin_reactivate(
     State(accounts): State<Arc<Accounts>>,
     session: Session,
     Path(id): Path<i64>,
@@ -409,7 +459,7 @@ async fn reactivate(
 
 // ---- role -------------------------------------------------------------------------------------
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct RoleForm {
     /// Missing is refused as an invalid role, after the caller was checked.
     #[serde(default)]
@@ -419,7 +469,20 @@ pub struct RoleForm {
     pub organisation_id: Option<i64>,
 }
 
-async fn operator_role(
+#[utoipa::path(
+    post,
+    path = "/api/v1/operator/accounts/{id}/role",
+    tag = "operator",
+    params(("id" = i64, Path, description = "Account id")),
+    request_body = RoleForm,
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 200, description = "The account has the new role; `changed: false` when it already was", body = Object),
+        (status = 403, description = "Not allowed (another organisation's account, or not an admin / operator)", body = crate::api_error::ErrorBody),
+        (status = 409, description = "last_operator, last_admin, self_change or suspended_by_operator", body = crate::api_error::ErrorBody),
+    ),
+)]
+pub(crate) async fn operator_role(
     State(accounts): State<Arc<Accounts>>,
     session: Session,
     Path(id): Path<i64>,
@@ -428,7 +491,20 @@ async fn operator_role(
     change_role(&accounts, &session, By::Operator, id, form).await
 }
 
-async fn admin_role(
+#[utoipa::path(
+    post,
+    path = "/api/v1/org/members/{id}/role",
+    tag = "organisation",
+    params(("id" = i64, Path, description = "Account id")),
+    request_body = RoleForm,
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 200, description = "The member has the new role; `changed: false` when it already was", body = Object),
+        (status = 403, description = "Not allowed (another organisation's account, or not an admin / operator)", body = crate::api_error::ErrorBody),
+        (status = 409, description = "last_operator, last_admin, self_change or suspended_by_operator", body = crate::api_error::ErrorBody),
+    ),
+)]
+pub(crate) async fn admin_role(
     State(accounts): State<Arc<Accounts>>,
     session: Session,
     Path(id): Path<i64>,

@@ -336,6 +336,30 @@ impl From<portal_exchange::Model> for Row {
 }
 
 /// `GET /api/v1/exchanges?from=&to=&requester=&provider=&api=&status=&corporate_number=&request_id=&about=us&page=&per_page=`
+#[utoipa::path(
+    get,
+    path = "/api/v1/exchanges",
+    tag = "exchange-log",
+    params(
+        ("from" = Option<String>, Query, description = "From (inclusive): YYYY-MM-DD or YYYY-MM-DDTHH:MM in JST, or RFC 3339"),
+        ("to" = Option<String>, Query, description = "To (exclusive), same forms"),
+        ("requester" = Option<String>, Query, description = "Requester node client id"),
+        ("provider" = Option<String>, Query, description = "Provider node client id"),
+        ("api" = Option<String>, Query, description = "API name"),
+        ("status" = Option<String>, Query, description = "2xx, 4xx, 5xx or error"),
+        ("corporate_number" = Option<String>, Query, description = "13 digits"),
+        ("request_id" = Option<String>, Query, description = "One exchange"),
+        ("about" = Option<String>, Query, description = "`us`: only the exchanges about the caller's own corporate number"),
+        ("page" = Option<u64>, Query, description = "From 1"),
+        ("per_page" = Option<u64>, Query, description = "1 to 200, default 50"),
+    ),
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "A page of the records the caller may see, newest first (`total`, `page`, `per_page`, `exchanges`)", body = Object),
+        (status = 400, description = "A value that cannot be used; the code names the field (invalid_from, invalid_status, …)", body = crate::api_error::ErrorBody),
+        (status = 401, description = "Not logged in", body = crate::api_error::ErrorBody),
+    ),
+)]
 pub async fn list(
     State(state): State<Arc<PortalState>>,
     session: Session,
@@ -384,6 +408,28 @@ pub const CSV_HEADER: [&str; 17] = [
 
 /// `GET /api/v1/exchanges.csv?…`: the same search, every matching record (newest first, at most
 /// [`MAX_EXPORT`]), as UTF-8 CSV with a BOM so that spreadsheet programs read the Japanese correctly.
+#[utoipa::path(
+    get,
+    path = "/api/v1/exchanges.csv",
+    tag = "exchange-log",
+    params(
+        ("from" = Option<String>, Query, description = "From (inclusive): YYYY-MM-DD or YYYY-MM-DDTHH:MM in JST, or RFC 3339"),
+        ("to" = Option<String>, Query, description = "To (exclusive), same forms"),
+        ("requester" = Option<String>, Query, description = "Requester node client id"),
+        ("provider" = Option<String>, Query, description = "Provider node client id"),
+        ("api" = Option<String>, Query, description = "API name"),
+        ("status" = Option<String>, Query, description = "2xx, 4xx, 5xx or error"),
+        ("corporate_number" = Option<String>, Query, description = "13 digits"),
+        ("request_id" = Option<String>, Query, description = "One exchange"),
+        ("about" = Option<String>, Query, description = "`us`: only the exchanges about the caller's own corporate number"),
+    ),
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The same search as UTF-8 CSV with a BOM (newest 100,000 records at most)", body = String, content_type = "text/csv"),
+        (status = 400, description = "A value that cannot be used; the code names the field (invalid_from, invalid_status, …)", body = crate::api_error::ErrorBody),
+        (status = 401, description = "Not logged in", body = crate::api_error::ErrorBody),
+    ),
+)]
 pub async fn export_csv(
     State(state): State<Arc<PortalState>>,
     session: Session,
@@ -503,6 +549,29 @@ fn top(counts: BTreeMap<String, u64>, n: usize) -> Vec<serde_json::Value> {
 /// `GET /api/v1/exchanges/stats?…&bucket=hour|day`: chart series over the same search. Only the
 /// provider's record of each exchange counts (each exchange is logged by both nodes); when the
 /// provider's record is not visible, the requester's does.
+#[utoipa::path(
+    get,
+    path = "/api/v1/exchanges/stats",
+    tag = "exchange-log",
+    params(
+        ("from" = Option<String>, Query, description = "From (inclusive): YYYY-MM-DD or YYYY-MM-DDTHH:MM in JST, or RFC 3339"),
+        ("to" = Option<String>, Query, description = "To (exclusive), same forms"),
+        ("requester" = Option<String>, Query, description = "Requester node client id"),
+        ("provider" = Option<String>, Query, description = "Provider node client id"),
+        ("api" = Option<String>, Query, description = "API name"),
+        ("status" = Option<String>, Query, description = "2xx, 4xx, 5xx or error"),
+        ("corporate_number" = Option<String>, Query, description = "13 digits"),
+        ("request_id" = Option<String>, Query, description = "One exchange"),
+        ("about" = Option<String>, Query, description = "`us`: only the exchanges about the caller's own corporate number"),
+        ("bucket" = Option<String>, Query, description = "hour (default) or day"),
+    ),
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "Series per hour or day (exchanges, errors, latency p50 / p95 / p99) and the top APIs and partners", body = Object),
+        (status = 400, description = "A value that cannot be used; the code names the field (invalid_from, invalid_status, …)", body = crate::api_error::ErrorBody),
+        (status = 401, description = "Not logged in", body = crate::api_error::ErrorBody),
+    ),
+)]
 pub async fn stats(
     State(state): State<Arc<PortalState>>,
     session: Session,

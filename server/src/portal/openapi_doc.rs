@@ -100,11 +100,7 @@ pub fn check_value(value: Value) -> Result<CheckedDocument, DocumentError> {
                 &value,
                 narrower::<oas3::spec::PathItem, oas3::spec::Parameter, oas3::spec::ObjectSchema>,
             )?;
-            let paths = d
-                .paths
-                .iter()
-                .flat_map(|p| p.keys().cloned())
-                .collect();
+            let paths = d.paths.iter().flat_map(|p| p.keys().cloned()).collect();
             (d.info.title, d.info.version, paths)
         }
     };
@@ -222,10 +218,8 @@ where
         let schemas = value.get("components")?.get("schemas")?.as_object()?;
         for (name, schema) in schemas {
             if not_ref(schema)
-                && let Some((at, problem)) = typed_error::<Schema>(
-                    schema,
-                    &format!("$.components.schemas.{name}"),
-                )
+                && let Some((at, problem)) =
+                    typed_error::<Schema>(schema, &format!("$.components.schemas.{name}"))
             {
                 return Some(refuse(at, problem));
             }
@@ -290,8 +284,14 @@ mod tests {
             at("openapi: 3.1.0\ninfo: {title: a, version: '1'}\npaths: {}"),
             "$.paths"
         );
-        assert_eq!(at("openapi: 3.1.0\ninfo: {title: '', version: '1'}\npaths: {/a: {}}"), "$.info.title");
-        assert_eq!(at("openapi: 3.1.0\ninfo: {title: a, version: '1'}\npaths: {a: {}}"), "$.paths.a");
+        assert_eq!(
+            at("openapi: 3.1.0\ninfo: {title: '', version: '1'}\npaths: {/a: {}}"),
+            "$.info.title"
+        );
+        assert_eq!(
+            at("openapi: 3.1.0\ninfo: {title: a, version: '1'}\npaths: {a: {}}"),
+            "$.paths.a"
+        );
         let wrong_param = good.replace("in: path", "in: nowhere");
         assert!(
             at(&wrong_param).starts_with("$.paths./v1/things/{id}.get.parameters"),

@@ -591,6 +591,16 @@ fn ago(days: i64) -> String {
 }
 
 /// `GET /api/v1/uptime`: every registered node's state and availability over 24 h, 7 d and 30 d.
+#[utoipa::path(
+    get,
+    path = "/api/v1/uptime",
+    tag = "uptime",
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "Every registered node: state (up, degraded, down, unknown), since when, last response time, availability over 24 h / 7 d / 30 d", body = Object),
+        (status = 401, description = "Not logged in", body = crate::api_error::ErrorBody),
+    ),
+)]
 pub async fn overview(
     State(state): State<Arc<PortalState>>,
     session: tower_sessions::Session,
@@ -636,6 +646,21 @@ pub async fn overview(
 
 /// `GET /api/v1/uptime/{client_id}?days=1|7|30`: the history (per hour for a day, per day
 /// otherwise) and the outages of one node.
+#[utoipa::path(
+    get,
+    path = "/api/v1/uptime/{client_id}",
+    tag = "uptime",
+    params(
+        ("client_id" = String, Path, description = "The node's client id"),
+        ("days" = Option<u32>, Query, description = "1 (per hour, default), 7 or 30 (per day)"),
+    ),
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The node's probe history and its outages (newest first)", body = Object),
+        (status = 400, description = "days is not 1, 7 or 30", body = crate::api_error::ErrorBody),
+        (status = 404, description = "No such node", body = crate::api_error::ErrorBody),
+    ),
+)]
 pub async fn history(
     State(state): State<Arc<PortalState>>,
     session: tower_sessions::Session,
