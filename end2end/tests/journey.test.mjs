@@ -163,6 +163,8 @@ test('an exchange through the requester node shows up in the portal', async (t) 
     let target = tiles.first();
     for (let i = 0; i < tileCount; i++) {
       const slug = await tiles.nth(i).getAttribute('data-slug');
+      // renkei's own node API documents the same path; the provider's API is the one to open.
+      if (slug.startsWith('renkei-')) continue;
       const detail = await fetch(new URL(`/apis/${slug}/openapi.json`, demo.portal_url));
       // The path exactly (a JSON key), not a longer path that starts with it.
       if (detail.ok && (await detail.text()).includes(JSON.stringify(demo.api_path_template))) {
