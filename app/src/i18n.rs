@@ -287,6 +287,15 @@ catalogue! {
     LogsOutcomeError => "エラー", "error";
     LogsRoleRequester => "要求側", "requester";
     LogsRoleProvider => "提供側", "provider";
+    LogsHeadsTitle => "ログの改ざん検知（署名付きチェーンヘッド）", "Tamper evidence (signed chain heads)";
+    LogsHeadsIntro => "各ノードは記録をハッシュで連結し、その先頭に自らの鍵で署名してポータルへ送ります。ポータルは保持する記録を先頭までハッシュし直して確かめます。", "Each node chains its records by hash and signs the newest with its own key when it ships them. The portal re-hashes the records it holds up to that head.";
+    LogsHeadsEmpty => "署名付きヘッドはまだありません。", "No signed head has arrived yet.";
+    LogsHeadsSeq => "連番 (ハッシュ)", "Seq (hash)";
+    LogsHeadsSignedAt => "署名時刻 (JST)", "Signed at (JST)";
+    LogsHeadsChecked => "検証した記録数", "Records checked";
+    LogsHeadsState => "検証結果", "Result";
+    LogsHeadsVerified => "✓ 一致", "✓ verified";
+    LogsHeadsBroken => "✗ 不一致:", "✗ broken:";
     // uptime
     NavUptime => "稼働状況", "Uptime";
     UptimeTitle => "稼働状況", "Uptime";

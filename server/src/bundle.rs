@@ -90,6 +90,9 @@ pub struct Application {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PriorConsent {
+    /// The portal's id of the consent: exchange records name it as `prior:<id>`.
+    #[serde(default)]
+    pub id: i64,
     pub corporate_number: String,
     pub requester: String,
     pub api: String,

@@ -196,6 +196,7 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
         }
         .from_env(),
         tls: pki.as_ref().map(|p| p.server.clone()),
+        log_retention_months: crate::node::default_retention_months(),
     })
     .await?;
     let portal_logins = crate::accounts::seed::seed_demo(
@@ -293,6 +294,7 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
         trusted_proxies: vec![],
         tls: pki.as_ref().map(|p| p.server.clone()),
         peer_ca_file: pki.as_ref().map(|p| p.ca_file.clone()),
+        log: Default::default(),
         provider: Some(ProviderConfig {
             api: ProvidedApi {
                 name: API_SLUG.to_owned(),
@@ -333,6 +335,7 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
         trusted_proxies: vec![],
         tls: pki.as_ref().map(|p| p.server.clone()),
         peer_ca_file: pki.as_ref().map(|p| p.ca_file.clone()),
+        log: Default::default(),
         provider: None,
         requester: Some(RequesterConfig {
             systems: vec![LocalSystem {

@@ -59,6 +59,9 @@ enum Command {
         /// The private key (PEM) of --tls-cert.
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Months of collected exchange records kept (the current month counts as one); 0 keeps all.
+        #[arg(long, env = "RENKEI_LOG_RETENTION_MONTHS", default_value_t = renkei::node::default_retention_months())]
+        log_retention_months: u32,
     },
     /// Run a node from its TOML configuration.
     Node {
@@ -362,8 +365,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             bundle_lifetime_secs,
             tls_cert,
             tls_key,
+            log_retention_months,
         } => {
             let state = portal::PortalState::open(portal::PortalConfig {
+                log_retention_months,
                 listen: listen.clone(),
                 database_url,
                 key_file,

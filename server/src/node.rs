@@ -71,6 +71,43 @@ pub struct NodeConfig {
     /// CA certificates (PEM) trusted for the peers' and the portal's TLS, beside the system's roots.
     #[serde(default)]
     pub peer_ca_file: Option<PathBuf>,
+    /// The exchange log's bounds: how much may wait for the portal, how long records are kept.
+    #[serde(default)]
+    pub log: LogConfig,
+}
+
+/// `[log]` in a node's configuration.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// Records that may wait for delivery to the portal. From 80 % on the node warns (log, metric,
+    /// `/readyz` check `log_backlog: high`); at the bound it takes no new exchange (503
+    /// `log_backlog_full`) until the portal has received them: an exchange is never served unlogged,
+    /// and no logged record is dropped. 0: no bound.
+    #[serde(default = "default_max_backlog")]
+    pub max_backlog: u64,
+    /// Months of delivered records kept on the node (the current month counts as one); older months
+    /// are dropped. 0: keep everything.
+    #[serde(default = "default_retention_months")]
+    pub retention_months: u32,
+}
+
+impl Default for LogConfig {
+    fn default() -> LogConfig {
+        LogConfig {
+            max_backlog: default_max_backlog(),
+            retention_months: default_retention_months(),
+        }
+    }
+}
+
+fn default_max_backlog() -> u64 {
+    1_000_000
+}
+
+/// A year, as gBizConnect kept its log indices.
+pub fn default_retention_months() -> u32 {
+    12
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -172,6 +209,32 @@ pub struct NodeState {
     pub consent: crate::consent::tsudo::ConsentState,
     /// Stops the listener (a signal in `renkei node`).
     pub stop: crate::shutdown::Stop,
+}
+
+impl NodeState {
+    /// Refuses a new exchange while the log holds as many undelivered records as `[log] max_backlog`
+    /// allows: the exchange could not be logged without dropping evidence.
+    pub fn admit_exchange(&self) -> Result<(), crate::api_error::ApiError> {
+        let limit = self.config.log.max_backlog;
+        if self.log.backlog_level(limit) != exchange_log::BacklogLevel::Full {
+            return Ok(());
+        }
+        tracing::error!(
+            pending = self.log.pending(),
+            limit,
+            "exchange refused: the exchange log is full of records the portal has not received"
+        );
+        let mut e = crate::api_error::ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "log_backlog_full",
+            format!(
+                "this node holds {} exchange-log records the portal has not received (limit {limit}); it takes new exchanges once the portal receives them",
+                self.log.pending()
+            ),
+        );
+        e.retry_after = Some(30);
+        Err(e)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -351,10 +414,37 @@ pub fn router(state: Arc<NodeState>) -> axum::Router {
         ))
 }
 
+/// Ready when the database answers, the bundle (with a portal trust anchor) is valid, and the exchange
+/// log is not full. `checks` names each; a high log backlog is reported but still ready.
 async fn readyz(
     axum::extract::State(state): axum::extract::State<Arc<NodeState>>,
 ) -> Result<axum::Json<serde_json::Value>, crate::api_error::ApiError> {
-    crate::observability::readiness(&state.db).await
+    use crate::api_error::ApiError;
+    use axum::http::StatusCode;
+    let axum::Json(mut ready) = crate::observability::readiness(&state.db).await?;
+    // The same refusal as an exchange gets: bundle_missing or bundle_expired.
+    if provider::usable_bundle(&state)
+        .inspect_err(
+            |e| tracing::warn!(code = %e.code, "not ready: no valid configuration bundle"),
+        )?
+        .is_some()
+    {
+        ready["checks"]["bundle"] = "ok".into();
+    }
+    let level = state.log.backlog_level(state.config.log.max_backlog);
+    if level == exchange_log::BacklogLevel::Full {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "log_backlog_full",
+            format!(
+                "not ready: {} exchange-log records wait for the portal (limit {})",
+                state.log.pending(),
+                state.config.log.max_backlog
+            ),
+        ));
+    }
+    ready["checks"]["log_backlog"] = level.as_str().into();
+    Ok(axum::Json(ready))
 }
 
 async fn metrics(
@@ -467,6 +557,7 @@ mod tests {
             connectbox: None,
             tls: None,
             peer_ca_file: None,
+            log: Default::default(),
         };
         super::router(super::NodeState::open(config).await.unwrap())
     }

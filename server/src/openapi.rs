@@ -165,6 +165,7 @@ pub fn node_json() -> &'static str {
         crate::portal::exchanges::list,
         crate::portal::exchanges::export_csv,
         crate::portal::exchanges::stats,
+        crate::portal::chain_heads::heads,
         crate::portal::uptime::overview,
         crate::portal::uptime::history,
         catalogue::search_json,

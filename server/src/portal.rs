@@ -4,6 +4,7 @@ pub mod applications;
 pub mod bundle;
 pub mod catalogue;
 pub mod catalogue_bench;
+pub mod chain_heads;
 pub mod data;
 pub mod exchanges;
 pub mod ingest;
@@ -37,6 +38,8 @@ pub struct PortalConfig {
     pub accounts: crate::accounts::AccountsConfig,
     /// TLS on the listener; with it the portal also sends HSTS and marks its cookies `Secure`.
     pub tls: Option<crate::tls::TlsFiles>,
+    /// Months of collected exchange records kept (the current month counts as one); 0 keeps all.
+    pub log_retention_months: u32,
 }
 
 /// A day: long enough to ride out a portal outage, short enough that a lost node key ages out.

@@ -365,6 +365,13 @@ pub fn verify_receipt(
     Ok(claims)
 }
 
+/// The `jti` of a token the caller holds but does not verify here (e.g. the per-request consent ID token
+/// a requester node passes on): what its exchange record names as the consent reference.
+pub fn unverified_jti(token: &str) -> Option<String> {
+    let (_, payload) = peek(token).ok()?;
+    payload.get("jti")?.as_str().map(str::to_owned)
+}
+
 /// Decodes header and payload without verifying, to choose the key and name the algorithm.
 fn peek(token: &str) -> Result<(serde_json::Value, serde_json::Value), TokenError> {
     let mut parts = token.split('.');

@@ -55,6 +55,7 @@ impl TestApp {
             bundle_lifetime_secs: portal::DEFAULT_BUNDLE_LIFETIME_SECS,
             accounts,
             tls: None,
+            log_retention_months: 12,
         })
         .await
         .expect("portal opens");

@@ -33,6 +33,7 @@ async fn start_portal() -> (Running, Arc<PortalState>) {
         bundle_lifetime_secs: portal::DEFAULT_BUNDLE_LIFETIME_SECS,
         accounts: AccountsConfig::default(),
         tls: None,
+        log_retention_months: 12,
     })
     .await
     .expect("portal opens");
@@ -86,6 +87,7 @@ async fn start_node() -> Running {
         }),
         tls: None,
         peer_ca_file: None,
+        log: Default::default(),
     };
     let state = NodeState::open(config).await.expect("node opens");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -63,6 +63,7 @@ impl Portal {
             bundle_lifetime_secs: portal::DEFAULT_BUNDLE_LIFETIME_SECS,
             accounts: AccountsConfig::default(),
             tls: None,
+            log_retention_months: 12,
         })
         .await
         .expect("portal opens");

@@ -201,6 +201,7 @@ impl Ingest {
             bundle_lifetime_secs: renkei::portal::DEFAULT_BUNDLE_LIFETIME_SECS,
             accounts: Default::default(),
             tls: None,
+            log_retention_months: 12,
         })
         .await
         .expect("portal opens");
@@ -243,6 +244,7 @@ impl Ingest {
                     error_code: (i % 3 == 2).then(|| "not_found".into()),
                     client_addr: Some("192.0.2.7".into()),
                     receipt: None,
+                    consent_ref: (i % 4 == 1).then(|| format!("prior:{i}")),
                 })
                 .await
                 .unwrap();
@@ -391,7 +393,77 @@ async fn portal_ingest_stores_each_record_exactly_once(db: ScratchDatabase) {
     assert_eq!(t.collected().await.len(), 6);
 }
 
+/// A batch carries the node's signed head of its last record; the portal keeps the newest valid one.
+async fn portal_keeps_each_nodes_newest_signed_head(db: ScratchDatabase) {
+    use renkei::node::exchange_log::head;
+    use renkei::storage::entity::portal_chain_head;
+    let t = Ingest::new(&db).await;
+    t.append(4).await;
+    let held = || async {
+        portal_chain_head::Entity::find_by_id(NODE)
+            .one(&t.portal.db)
+            .await
+            .unwrap()
+            .map(|h| (h.seq, h.hash))
+    };
+    let with_head = |records: &[exchange_record::Model], jws: String| json!({"node": NODE, "records": records, "head": jws});
+
+    let records = t.records(1..=3).await;
+    let last = records.last().unwrap().clone();
+    let jws = head::sign(&t.node_key, NODE, last.seq, &last.hash);
+    let (status, body) = t.send(&t.node_key, &with_head(&records, jws)).await;
+    assert_eq!(
+        (status, body),
+        (
+            200,
+            json!({"stored": 3, "head": {"seq": 3, "hash": last.hash}})
+        ),
+        "{}",
+        db.backend
+    );
+    assert_eq!(held().await, Some((3, last.hash.clone())));
+
+    // Signed by another key, or naming a record other than the batch's last: refused, nothing kept.
+    let other = NodeKey::generate();
+    let forged = head::sign(&other, NODE, last.seq, &last.hash);
+    let (status, body) = t.send(&t.node_key, &with_head(&records, forged)).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (422, "chain_head_invalid"),
+        "{body}"
+    );
+    let earlier = &records[1];
+    let wrong = head::sign(&t.node_key, NODE, earlier.seq, &earlier.hash);
+    let (status, body) = t.send(&t.node_key, &with_head(&records, wrong)).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (422, "chain_head_invalid"),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not the batch's last record"),
+        "{body}"
+    );
+
+    // A newer head replaces it; an older one sent again later does not.
+    let records4 = t.records(4..=4).await;
+    let fourth = records4[0].clone();
+    let jws4 = head::sign(&t.node_key, NODE, fourth.seq, &fourth.hash);
+    assert_eq!(
+        t.send(&t.node_key, &with_head(&records4, jws4)).await.0,
+        200
+    );
+    assert_eq!(held().await, Some((4, fourth.hash.clone())));
+    let old = head::sign(&t.node_key, NODE, last.seq, &last.hash);
+    assert_eq!(t.send(&t.node_key, &with_head(&records, old)).await.0, 200);
+    assert_eq!(held().await, Some((4, fourth.hash)));
+}
+
 renkei::on_each_backend!(
     dataset_load_publishes_atomically_and_answers_lookups,
-    portal_ingest_stores_each_record_exactly_once
+    portal_ingest_stores_each_record_exactly_once,
+    portal_keeps_each_nodes_newest_signed_head
 );

@@ -85,6 +85,7 @@ async fn env(mode: UploadMode) -> Env {
         trusted_proxies: vec![],
         tls: None,
         peer_ca_file: None,
+        log: Default::default(),
         provider: Some(ProviderConfig {
             api: ProvidedApi {
                 name: "nta-corporations".to_owned(),
@@ -142,6 +143,7 @@ async fn env(mode: UploadMode) -> Env {
         trusted_proxies: vec![],
         tls: None,
         peer_ca_file: None,
+        log: Default::default(),
         provider: None,
         requester: Some(RequesterConfig {
             systems: vec![LocalSystem {

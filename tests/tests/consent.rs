@@ -422,6 +422,22 @@ fn prior_consent_granted_in_the_portal_lets_the_provider_answer_and_revoking_sto
             body["data"]["Basic"]["Destination"]["Corporate number"], CORP_B,
             "{body}"
         );
+        // Both nodes' records of the exchange keep what allowed it: the provider names the consent.
+        let rid = body["meta"]["request_id"].as_str().unwrap().to_owned();
+        let provider_record = t
+            .demo
+            .provider
+            .log
+            .recent(500)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r.request_id == rid)
+            .expect("the provider logged the exchange");
+        assert_eq!(
+            provider_record.consent_ref.as_deref(),
+            Some(format!("prior:{id}").as_str())
+        );
         // A scope the consent does not cover is still refused.
         let (status, body) = t.request(CORP_B, &["basic", "x-nta"], None).await;
         assert_eq!(
@@ -1098,6 +1114,23 @@ fn a_per_request_consent_is_redeemed_once_through_reception_tsudo() {
         );
         let (status, body) = t.tsudo(&form).await;
         assert_eq!(status, 200, "{body}");
+        // Both nodes' records name the consent by the ID token's unique id.
+        let cref = format!("tsudo:{}", held.claims.jti);
+        let rid = body["meta"]["request_id"].as_str().unwrap().to_owned();
+        for (side, node) in [
+            ("requester", &t.demo.requester),
+            ("provider", &t.demo.provider),
+        ] {
+            let record = node
+                .log
+                .recent(500)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|r| r.request_id == rid)
+                .unwrap_or_else(|| panic!("the {side} logged the exchange"));
+            assert_eq!(record.consent_ref.as_deref(), Some(cref.as_str()), "{side}");
+        }
         assert_eq!(
             body["data"]["Basic"]["Destination"]["Corporate number"],
             CORP_A

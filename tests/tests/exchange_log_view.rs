@@ -364,3 +364,143 @@ fn the_csv_export_and_the_chart_series_cover_the_same_search() {
         assert_eq!(r.status(), 401);
     });
 }
+
+/// The held records of `node`, as the portal stores them.
+async fn held(t: &T, node: &str) -> Vec<portal_exchange::Model> {
+    portal_exchange::Entity::find()
+        .filter(portal_exchange::Column::Node.eq(node))
+        .all(&t.demo.portal.db)
+        .await
+        .unwrap()
+}
+
+/// The head the portal shows for `node` once it covers every record the node has written.
+async fn head_of(t: &T, v: &Viewer, node: &str, state: &renkei::node::NodeState) -> Value {
+    let want = state.log.head().await.0;
+    for _ in 0..100 {
+        let (status, body) = t.json(v, "/api/v1/exchanges/heads").await;
+        assert_eq!(status, 200, "{body}");
+        if let Some(h) = body["heads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["node"] == node && h["seq"].as_i64() >= Some(want))
+        {
+            return h.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no head of {node} up to seq {want}");
+}
+
+#[test]
+fn every_node_signs_its_chain_head_and_the_portal_re_verifies_what_it_holds() {
+    run(|t| async move {
+        let (email, password) = t.login_of("operator", None);
+        let operator = t.login(&email, &password).await;
+        let info = &t.demo.info;
+        for (node, state) in [
+            (&info.provider_client_id, &t.demo.provider),
+            (&info.requester_client_id, &t.demo.requester),
+        ] {
+            let head = head_of(&t, &operator, node, state).await;
+            let records = held(&t, node).await;
+            let newest = records.iter().max_by_key(|r| r.seq).unwrap();
+            assert_eq!(head["seq"].as_i64(), Some(newest.seq), "{head}");
+            assert_eq!(head["hash"], newest.hash.as_str(), "{head}");
+            assert_eq!(head["verified"], true, "{head}");
+            assert_eq!(head["problem"], Value::Null, "{head}");
+            assert_eq!(
+                head["records_checked"].as_u64(),
+                Some(records.len() as u64),
+                "{head}"
+            );
+            // The JWS is the node's own statement: it verifies under the node's key and no other.
+            let signed = renkei::node::exchange_log::head::verify(
+                head["jws"].as_str().unwrap(),
+                &state.key.public_b64(),
+            )
+            .expect("the head verifies under the node's key");
+            assert_eq!(
+                (signed.node.as_str(), signed.seq),
+                (node.as_str(), newest.seq)
+            );
+            let other = if node == &info.provider_client_id {
+                &t.demo.requester
+            } else {
+                &t.demo.provider
+            };
+            assert!(
+                renkei::node::exchange_log::head::verify(
+                    head["jws"].as_str().unwrap(),
+                    &other.key.public_b64()
+                )
+                .is_err()
+            );
+        }
+
+        // Each organisation sees its own node's head; the corporation without systems and an
+        // anonymous caller see none.
+        let (email, password) = t.login_of("org_admin", Some("requester"));
+        let requester = t.login(&email, &password).await;
+        let (status, body) = t.json(&requester, "/api/v1/exchanges/heads").await;
+        assert_eq!(status, 200, "{body}");
+        let nodes: Vec<&str> = body["heads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["node"].as_str().unwrap())
+            .collect();
+        assert_eq!(nodes, vec![info.requester_client_id.as_str()]);
+        let subject = t.login(SUBJECT_ADMIN, PASSWORD).await;
+        let (status, body) = t.json(&subject, "/api/v1/exchanges/heads").await;
+        assert_eq!((status, body["heads"].clone()), (200, json!([])));
+        let (status, body) = t
+            .json(&Viewer { cookie: None }, "/api/v1/exchanges/heads")
+            .await;
+        assert_eq!(status, 401, "{body}");
+    });
+}
+
+#[test]
+fn a_record_changed_in_the_portals_database_no_longer_verifies_against_the_signed_head() {
+    run(|t| async move {
+        let (email, password) = t.login_of("operator", None);
+        let operator = t.login(&email, &password).await;
+        let node = t.demo.info.provider_client_id.clone();
+        head_of(&t, &operator, &node, &t.demo.provider).await;
+        // The client address is hashed but shown nowhere else, so the other tests do not notice.
+        let victim = held(&t, &node)
+            .await
+            .into_iter()
+            .min_by_key(|r| r.seq)
+            .unwrap();
+        let original = victim.client_addr.clone();
+        let mut changed: portal_exchange::ActiveModel = victim.clone().into();
+        changed.client_addr = Set(Some("203.0.113.66".into()));
+        changed.update(&t.demo.portal.db).await.unwrap();
+
+        let (status, body) = t.json(&operator, "/api/v1/exchanges/heads").await;
+        let mut restore: portal_exchange::ActiveModel = victim.clone().into();
+        restore.client_addr = Set(original);
+        restore.update(&t.demo.portal.db).await.unwrap();
+
+        assert_eq!(status, 200, "{body}");
+        let head = body["heads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["node"] == node.as_str())
+            .unwrap()
+            .clone();
+        assert_eq!(head["verified"], false, "{head}");
+        assert_eq!(
+            head["problem"],
+            format!("record {}: its hash does not match its content", victim.seq),
+            "{head}"
+        );
+        // Put back, it verifies again.
+        let head = head_of(&t, &operator, &node, &t.demo.provider).await;
+        assert_eq!(head["verified"], true, "{head}");
+    });
+}

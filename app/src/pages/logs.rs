@@ -55,6 +55,24 @@ pub struct ExchangeRow {
     pub error_code: Option<String>,
 }
 
+/// `GET /api/v1/exchanges/heads`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Heads {
+    pub heads: Vec<ChainHead>,
+}
+
+/// A node's newest signed chain head and whether the records the portal holds still hash up to it.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct ChainHead {
+    pub node: String,
+    pub seq: i64,
+    pub hash: String,
+    pub signed_at: String,
+    pub verified: bool,
+    pub records_checked: u64,
+    pub problem: Option<String>,
+}
+
 /// `GET /api/v1/exchanges/stats`.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct Stats {
@@ -272,6 +290,73 @@ fn LogSearch() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <ChainHeads />
+    }
+}
+
+/// Each visible node's signed chain head, re-verified by the portal against the records it holds.
+#[component]
+fn ChainHeads() -> impl IntoView {
+    let heads =
+        LocalResource::new(|| async { rest::get::<Heads>("/api/v1/exchanges/heads").await });
+    view! {
+        <section class="chain-heads" data-testid="chain-heads">
+            <h2>{t(M::LogsHeadsTitle)}</h2>
+            <p class="hint">{t(M::LogsHeadsIntro)}</p>
+            <Suspense fallback=super::Loading>
+                {move || Suspend::new(async move {
+                    match heads.await {
+                        Err(failure) => Either::Left(view! { <LoadError failure /> }),
+                        Ok(Heads { heads }) if heads.is_empty() => Either::Right(Either::Left(view! {
+                            <p class="empty" data-testid="chain-heads-empty">{t(M::LogsHeadsEmpty)}</p>
+                        })),
+                        Ok(Heads { heads }) => Either::Right(Either::Right(view! {
+                            <div class="table-wrap">
+                                <table class="rows">
+                                    <thead>
+                                        <tr>
+                                            <th>{t(M::LogsColNode)}</th>
+                                            <th>{t(M::LogsHeadsSeq)}</th>
+                                            <th>{t(M::LogsHeadsSignedAt)}</th>
+                                            <th>{t(M::LogsHeadsChecked)}</th>
+                                            <th>{t(M::LogsHeadsState)}</th>
+                                        </tr>
+                                    </thead>
+                                    <tbody>
+                                        {heads.into_iter().map(|h| view! { <HeadRow h /> }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                        })),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn HeadRow(h: ChainHead) -> impl IntoView {
+    let state = if h.verified {
+        t(M::LogsHeadsVerified).to_string()
+    } else {
+        format!(
+            "{} {}",
+            t(M::LogsHeadsBroken),
+            h.problem.unwrap_or_default()
+        )
+    };
+    let class = if h.verified { "ok" } else { "error" };
+    let short_hash = h.hash.chars().take(12).collect::<String>();
+    let node = h.node.clone();
+    view! {
+        <tr data-testid="chain-head" data-node=node data-verified=h.verified.to_string()>
+            <td>{h.node}</td>
+            <td title=h.hash>{h.seq}" ("<code>{short_hash}"…"</code>")"</td>
+            <td>{display_time(&h.signed_at)}</td>
+            <td>{h.records_checked}</td>
+            <td class=class>{state}</td>
+        </tr>
     }
 }
 

@@ -54,7 +54,7 @@ pub async fn corporation_status(
             let authorized = authorize(state, bearer, path, entry)?;
             let number = parse_number(&number)?;
             entry.corporate_number = Some(number.as_str().to_owned());
-            authorized.check_consent(state, &number)?;
+            entry.consent_ref = authorized.check_consent(state, &number)?;
             let Authorized { claims, scopes, .. } = authorized;
             let found = dataset::find(&state.db, &provider.api.dataset, number.as_str())
                 .await

@@ -1,6 +1,7 @@
 //! A node's exchange log: append-only, hash-chained records, shipped to the portal in order.
 
 pub mod audit;
+pub mod head;
 
 use crate::{jst, storage::entity::exchange_record};
 use sea_orm::{
@@ -8,6 +9,7 @@ use sea_orm::{
     QuerySelect, sea_query::Expr,
 };
 use sha2::{Digest, Sha256};
+use std::sync::atomic::{AtomicI64, Ordering};
 use tokio::sync::Mutex;
 
 /// The `prev_hash` of a node's first record.
@@ -32,12 +34,38 @@ pub struct NewExchange {
     pub error_code: Option<String>,
     pub receipt: Option<String>,
     pub client_addr: Option<String>,
+    /// `prior:<id>` or `tsudo:<jti>` when consent allowed the exchange.
+    pub consent_ref: Option<String>,
 }
 
 pub struct ExchangeLog {
     db: DatabaseConnection,
     /// `(last seq, last hash)`; the lock also serialises appends so the chain has no forks.
     head: Mutex<(i64, String)>,
+    /// The last seq in the chain and the last seq the portal confirmed: their difference is the backlog,
+    /// known without counting rows on every exchange.
+    last_seq: AtomicI64,
+    shipped_seq: AtomicI64,
+}
+
+/// How full the buffer of records the portal has not received is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BacklogLevel {
+    Ok,
+    /// At or past 80 % of the bound: delivery to the portal is failing; an operator should look.
+    High,
+    /// At the bound: the node takes no new exchanges until the portal receives the records.
+    Full,
+}
+
+impl BacklogLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BacklogLevel::Ok => "ok",
+            BacklogLevel::High => "high",
+            BacklogLevel::Full => "full",
+        }
+    }
 }
 
 impl ExchangeLog {
@@ -49,10 +77,44 @@ impl ExchangeLog {
         let head = last
             .map(|r| (r.seq, r.hash))
             .unwrap_or((0, GENESIS.to_owned()));
+        let first_unshipped = exchange_record::Entity::find()
+            .filter(exchange_record::Column::Shipped.eq(false))
+            .order_by_asc(exchange_record::Column::Seq)
+            .one(&db)
+            .await?;
+        let shipped = first_unshipped.map_or(head.0, |r| r.seq - 1);
         Ok(ExchangeLog {
             db,
+            last_seq: AtomicI64::new(head.0),
+            shipped_seq: AtomicI64::new(shipped),
             head: Mutex::new(head),
         })
+    }
+
+    /// Records written but not yet confirmed by the portal (kept in memory; see `backlog` for a count).
+    pub fn pending(&self) -> u64 {
+        let last = self.last_seq.load(Ordering::Acquire);
+        let shipped = self.shipped_seq.load(Ordering::Acquire);
+        u64::try_from(last - shipped).unwrap_or(0)
+    }
+
+    /// Where `pending` stands against `limit` (0: no bound).
+    pub fn backlog_level(&self, limit: u64) -> BacklogLevel {
+        let pending = self.pending();
+        if limit == 0 {
+            BacklogLevel::Ok
+        } else if pending >= limit {
+            BacklogLevel::Full
+        } else if pending.saturating_mul(5) >= limit.saturating_mul(4) {
+            BacklogLevel::High
+        } else {
+            BacklogLevel::Ok
+        }
+    }
+
+    /// The newest `(seq, hash)`: what the node signs as its chain head.
+    pub async fn head(&self) -> (i64, String) {
+        self.head.lock().await.clone()
     }
 
     pub async fn append(&self, e: NewExchange) -> Result<exchange_record::Model, DbErr> {
@@ -85,6 +147,7 @@ impl ExchangeLog {
             shipped: false,
             receipt: e.receipt,
             client_addr: e.client_addr,
+            consent_ref: e.consent_ref,
         };
         record.hash = record_hash(&record);
         let active = exchange_record::ActiveModel {
@@ -110,11 +173,13 @@ impl ExchangeLog {
             shipped: Set(false),
             receipt: Set(record.receipt.clone()),
             client_addr: Set(record.client_addr.clone()),
+            consent_ref: Set(record.consent_ref.clone()),
         };
         exchange_record::Entity::insert(active)
             .exec(&self.db)
             .await?;
         *head = (record.seq, record.hash.clone());
+        self.last_seq.store(record.seq, Ordering::Release);
         Ok(record)
     }
 
@@ -143,6 +208,7 @@ impl ExchangeLog {
             .filter(exchange_record::Column::Seq.lte(up_to_seq))
             .exec(&self.db)
             .await?;
+        self.shipped_seq.fetch_max(up_to_seq, Ordering::AcqRel);
         Ok(())
     }
 
@@ -178,7 +244,8 @@ impl ExchangeLog {
 
 /// SHA-256 (hex) over the record's fields in a fixed order, chained to the previous record's hash.
 /// `shipped` is delivery state, not evidence, and is left out. The later columns (receipt, client
-/// address) are appended only when set, so records written before them keep their hashes.
+/// address; then the consent reference) are appended only when set, so records written before them
+/// keep their hashes.
 pub fn record_hash(r: &exchange_record::Model) -> String {
     let mut canonical = serde_json::json!([
         r.seq,
@@ -200,11 +267,14 @@ pub fn record_hash(r: &exchange_record::Model) -> String {
         r.error_code,
         r.prev_hash,
     ]);
-    if (r.receipt.is_some() || r.client_addr.is_some())
+    if (r.receipt.is_some() || r.client_addr.is_some() || r.consent_ref.is_some())
         && let Some(items) = canonical.as_array_mut()
     {
         items.push(serde_json::json!(r.receipt));
         items.push(serde_json::json!(r.client_addr));
+        if r.consent_ref.is_some() {
+            items.push(serde_json::json!(r.consent_ref));
+        }
     }
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
@@ -275,6 +345,7 @@ mod tests {
             error_code: None,
             client_addr: Some("192.0.2.7".into()),
             receipt: Some(format!("receipt-{i}")),
+            consent_ref: i.is_multiple_of(3).then(|| format!("prior:{i}")),
         })
         .await
         .unwrap()

@@ -66,6 +66,9 @@ pub(super) async fn serve_exchange(
     let Some(provider) = state.config.provider.as_ref() else {
         return ApiError::new(StatusCode::NOT_FOUND, "not_found", "Not Found").into_response();
     };
+    if let Err(e) = state.admit_exchange() {
+        return e.into_response();
+    }
     let mut entry = NewExchange {
         request_id: headers
             .get("x-request-id")
@@ -302,13 +305,14 @@ pub(super) fn authorize(
 impl Authorized {
     /// When the API requires consent: the corporation's prior consent to this requester, this API and
     /// every scope asked for, valid today (JST).
+    /// Returns the consent reference the exchange record keeps: `prior:<id>` or `tsudo:<jti>`.
     pub(super) fn check_consent(
         &self,
         state: &NodeState,
         number: &CorporateNumber,
-    ) -> Result<(), ApiError> {
+    ) -> Result<Option<String>, ApiError> {
         if !self.grant.consent_required {
-            return Ok(());
+            return Ok(None);
         }
         let provider = state
             .config
@@ -331,12 +335,12 @@ impl Authorized {
                 scopes,
             };
             return crate::consent::verify_consent_reference(cref, &check, &state.consent.replay)
-                .map(|_| ())
+                .map(|claims| Some(format!("tsudo:{}", claims.jti)))
                 .map_err(|e| e.to_api());
         }
         let today = jst::now_rfc3339().get(..10).unwrap_or_default().to_owned();
-        let consented = self.bundle.as_ref().is_some_and(|b| {
-            b.bundle.prior_consents.iter().any(|c| {
+        let consent = self.bundle.as_ref().and_then(|b| {
+            b.bundle.prior_consents.iter().find(|c| {
                 c.corporate_number == number.as_str()
                     && c.requester == claims.iss
                     && c.api == provider.api.name
@@ -344,8 +348,8 @@ impl Authorized {
                     && scopes.iter().all(|s| c.scopes.contains(s))
             })
         });
-        if consented {
-            return Ok(());
+        if let Some(c) = consent {
+            return Ok(Some(format!("prior:{}", c.id)));
         }
         Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -387,7 +391,7 @@ async fn answer(
         )
     })?;
     entry.corporate_number = Some(number.as_str().to_owned());
-    authorized.check_consent(state, &number)?;
+    entry.consent_ref = authorized.check_consent(state, &number)?;
     let Authorized { claims, scopes, .. } = authorized;
     let found = dataset::find(&state.db, &provider.api.dataset, number.as_str())
         .await

@@ -468,6 +468,9 @@ fn provider_url(call: &Outbound) -> Result<(reqwest::Url, String), ApiError> {
 
 async fn forward(state: &NodeState, call: Outbound) -> Response {
     let started = Instant::now();
+    if let Err(e) = state.admit_exchange() {
+        return e.into_response();
+    }
     let bundle = match super::provider::usable_bundle(state) {
         Ok(b) => b,
         Err(e) => {
@@ -508,6 +511,11 @@ async fn forward(state: &NodeState, call: Outbound) -> Response {
             .next()
             .filter(|n| n.len() == 13)
             .map(str::to_owned),
+        consent_ref: call
+            .consent_ref
+            .as_deref()
+            .and_then(token::unverified_jti)
+            .map(|jti| format!("tsudo:{jti}")),
         ..Default::default()
     };
     let result = state

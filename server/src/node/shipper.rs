@@ -1,6 +1,6 @@
 //! Ships a node's exchange log to the portal in order, in signed batches; records stay on disk until delivered.
 
-use super::NodeState;
+use super::{NodeState, exchange_log::BacklogLevel};
 use crate::token;
 use std::{sync::Arc, time::Duration};
 
@@ -13,7 +13,9 @@ const BATCH: u64 = 500;
 pub fn spawn(state: Arc<NodeState>) {
     tokio::spawn(async move {
         let mut failures = 0u32;
+        let mut level = BacklogLevel::Ok;
         loop {
+            level = alert_on_change(&state, level);
             match ship_once(&state).await {
                 Ok(0) => {
                     failures = 0;
@@ -33,6 +35,36 @@ pub fn spawn(state: Arc<NodeState>) {
     });
 }
 
+/// Says so, once, when the undelivered records cross 80 % of `[log] max_backlog`, reach it, or fall
+/// back; returns the level now.
+fn alert_on_change(state: &NodeState, before: BacklogLevel) -> BacklogLevel {
+    let limit = state.config.log.max_backlog;
+    let now = state.log.backlog_level(limit);
+    if now != before {
+        let pending = state.log.pending();
+        match now {
+            BacklogLevel::High => tracing::warn!(
+                pending,
+                limit,
+                "exchange-log backlog above 80 % of its bound: the portal is not receiving records; at the bound the node takes no new exchanges"
+            ),
+            BacklogLevel::Full => tracing::error!(
+                pending,
+                limit,
+                "exchange-log backlog full: new exchanges are refused (503 log_backlog_full) until the portal receives the records"
+            ),
+            BacklogLevel::Ok => {
+                tracing::info!(
+                    pending,
+                    limit,
+                    "exchange-log backlog back below 80 % of its bound"
+                )
+            }
+        }
+    }
+    now
+}
+
 /// Sends the next batch; returns how many records were delivered.
 pub async fn ship_once(state: &NodeState) -> Result<usize, String> {
     let Some(portal) = state.config.portal_url.as_deref() else {
@@ -43,11 +75,14 @@ pub async fn ship_once(state: &NodeState) -> Result<usize, String> {
         .unshipped(BATCH)
         .await
         .map_err(|e| e.to_string())?;
-    let Some(last) = records.last().map(|r| r.seq) else {
+    let Some((last, last_hash)) = records.last().map(|r| (r.seq, r.hash.clone())) else {
         return Ok(0);
     };
+    // The batch's last record, signed as the node's chain head: the portal keeps the newest.
+    let head =
+        super::exchange_log::head::sign(&state.key, &state.config.client_id, last, &last_hash);
     let body = serde_json::to_vec(
-        &serde_json::json!({ "node": state.config.client_id, "records": records }),
+        &serde_json::json!({ "node": state.config.client_id, "records": records, "head": head }),
     )
     .map_err(|e| e.to_string())?;
     let token = token::sign(

@@ -21,6 +21,7 @@ async fn node(dir: &tempfile::TempDir) -> Arc<NodeState> {
         trusted_proxies: vec![],
         tls: None,
         peer_ca_file: None,
+        log: Default::default(),
         provider: None,
         requester: None,
         connectbox: None,
@@ -180,7 +181,10 @@ async fn health_is_up_and_readiness_follows_the_database() {
     let (status, _, body) = get(&app, "/readyz", None).await;
     assert_eq!(
         (status, body.as_str()),
-        (200, r#"{"status":"ready","checks":{"database":"ok"}}"#)
+        (
+            200,
+            r#"{"status":"ready","checks":{"database":"ok","log_backlog":"ok"}}"#
+        )
     );
     // gBizConnect's own health check stays an empty 200.
     let (status, _, body) = get(&app, "/healthcheck", None).await;
@@ -209,6 +213,7 @@ async fn portal_serves_health_readiness_and_metrics() {
         bundle_lifetime_secs: crate::portal::DEFAULT_BUNDLE_LIFETIME_SECS,
         accounts: Default::default(),
         tls: None,
+        log_retention_months: crate::node::default_retention_months(),
     })
     .await
     .unwrap();

@@ -195,6 +195,7 @@ impl PortalState {
                 c.requester == client_id || provider_of(&c.api).as_deref() == Some(client_id)
             })
             .map(|c| PriorConsent {
+                id: c.id,
                 // A comprehensive consent covers every scope the API has now, also ones added later.
                 scopes: match apis.iter().find(|a| a.slug == c.api) {
                     Some(api) if c.kind == crate::consent::prior::COMPREHENSIVE => {

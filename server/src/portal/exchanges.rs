@@ -34,7 +34,7 @@ use serde_json::json;
 use std::{collections::BTreeMap, sync::Arc};
 use tower_sessions::Session;
 
-const READ_ROLES: &[Role] = &[Role::Operator, Role::OrgAdmin, Role::OrgMember];
+pub(super) const READ_ROLES: &[Role] = &[Role::Operator, Role::OrgAdmin, Role::OrgMember];
 /// Records per page unless the caller asks for fewer or more (at most [`MAX_PER_PAGE`]).
 pub const DEFAULT_PER_PAGE: u64 = 50;
 pub const MAX_PER_PAGE: u64 = 200;
@@ -210,7 +210,7 @@ pub fn parse(raw: Option<&str>) -> Result<Search, WorkflowError> {
 }
 
 /// Who may see which records: `None` for an operator (everything), else the condition.
-async fn visibility(
+pub(super) async fn visibility(
     db: &DatabaseConnection,
     c: &Caller,
     about_us: bool,
@@ -309,6 +309,8 @@ pub struct Row {
     pub corporate_number: Option<String>,
     pub outcome: String,
     pub error_code: Option<String>,
+    /// `prior:<id>` or `tsudo:<jti>`: the consent that allowed the exchange.
+    pub consent_ref: Option<String>,
 }
 
 impl From<portal_exchange::Model> for Row {
@@ -331,6 +333,7 @@ impl From<portal_exchange::Model> for Row {
             corporate_number: m.corporate_number,
             outcome: m.outcome,
             error_code: m.error_code,
+            consent_ref: m.consent_ref,
         }
     }
 }
@@ -386,7 +389,7 @@ fn cell(value: &str) -> String {
     }
 }
 
-pub const CSV_HEADER: [&str; 17] = [
+pub const CSV_HEADER: [&str; 18] = [
     "time",
     "request_id",
     "node",
@@ -404,6 +407,7 @@ pub const CSV_HEADER: [&str; 17] = [
     "corporate_number",
     "outcome",
     "error_code",
+    "consent_ref",
 ];
 
 /// `GET /api/v1/exchanges.csv?…`: the same search, every matching record (newest first, at most
@@ -459,6 +463,7 @@ pub async fn export_csv(
             m.corporate_number.as_deref().map(cell).unwrap_or_default(),
             cell(&m.outcome),
             m.error_code.as_deref().map(cell).unwrap_or_default(),
+            m.consent_ref.as_deref().map(cell).unwrap_or_default(),
         ])
         .map_err(csv_error)?;
     }
@@ -629,6 +634,7 @@ pub fn router(state: Arc<PortalState>) -> axum::Router {
         .route("/api/v1/exchanges", get(list))
         .route("/api/v1/exchanges.csv", get(export_csv))
         .route("/api/v1/exchanges/stats", get(stats))
+        .route("/api/v1/exchanges/heads", get(super::chain_heads::heads))
         .with_state(state.clone());
     crate::accounts::routes::with_sessions(routes, state.accounts.clone())
 }

@@ -3,8 +3,8 @@
 use super::PortalState;
 use crate::{
     api_error::ApiError,
-    node::exchange_log::{GENESIS, verify_chain},
-    storage::entity::{exchange_record, portal_exchange},
+    node::exchange_log::{GENESIS, head, verify_chain},
+    storage::entity::{exchange_record, portal_chain_head, portal_exchange, portal_node},
 };
 use axum::{
     Json,
@@ -24,6 +24,10 @@ pub struct Batch {
     pub node: String,
     #[schema(value_type = Vec<Object>)]
     pub records: Vec<exchange_record::Model>,
+    /// The batch's last record signed by the node as its chain head (compact JWS, see
+    /// `node::exchange_log::head`). The portal keeps the newest head of each node.
+    #[serde(default)]
+    pub head: Option<String>,
 }
 
 #[utoipa::path(
@@ -113,6 +117,9 @@ pub async fn receive_exchange_records(
         error_code: Set(r.error_code.clone()),
         prev_hash: Set(r.prev_hash.clone()),
         hash: Set(r.hash.clone()),
+        receipt: Set(r.receipt.clone()),
+        client_addr: Set(r.client_addr.clone()),
+        consent_ref: Set(r.consent_ref.clone()),
         ..Default::default()
     });
     portal_exchange::Entity::insert_many(rows)
@@ -125,5 +132,71 @@ pub async fn receive_exchange_records(
         .exec(&state.db)
         .await
         .map_err(ApiError::internal)?;
-    Ok(Json(serde_json::json!({ "stored": batch.records.len() })))
+    let mut answer = serde_json::json!({ "stored": batch.records.len() });
+    if let Some(jws) = batch.head.as_deref() {
+        answer["head"] = store_head(&state, &batch, jws).await?;
+    }
+    Ok(Json(answer))
+}
+
+/// Checks the batch's signed head (the node's key, the batch's last record) and keeps it if newer.
+async fn store_head(
+    state: &PortalState,
+    batch: &Batch,
+    jws: &str,
+) -> Result<serde_json::Value, ApiError> {
+    let refuse = |message: String| {
+        tracing::warn!(node = %batch.node, %message, "chain head refused");
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "chain_head_invalid",
+            message,
+        )
+    };
+    let node = portal_node::Entity::find_by_id(&batch.node)
+        .one(&state.db)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| refuse(format!("node {} is not registered", batch.node)))?;
+    let head = head::verify(jws, &node.public_key).map_err(refuse)?;
+    let last = batch.records.last();
+    if head.node != batch.node
+        || last.map(|r| (r.seq, r.hash.as_str())) != Some((head.seq, head.hash.as_str()))
+    {
+        return Err(refuse(format!(
+            "the head (node {}, seq {}) is not the batch's last record",
+            head.node, head.seq
+        )));
+    }
+    let newer = portal_chain_head::Entity::find_by_id(&batch.node)
+        .one(&state.db)
+        .await
+        .map_err(ApiError::internal)?
+        .is_none_or(|held| held.seq < head.seq);
+    if newer {
+        let row = portal_chain_head::ActiveModel {
+            node: Set(head.node.clone()),
+            seq: Set(head.seq),
+            hash: Set(head.hash.clone()),
+            signed_at: Set(head.signed_at.clone()),
+            jws: Set(jws.to_owned()),
+            received_at: Set(crate::jst::now_rfc3339()),
+        };
+        portal_chain_head::Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(portal_chain_head::Column::Node)
+                    .update_columns([
+                        portal_chain_head::Column::Seq,
+                        portal_chain_head::Column::Hash,
+                        portal_chain_head::Column::SignedAt,
+                        portal_chain_head::Column::Jws,
+                        portal_chain_head::Column::ReceivedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec(&state.db)
+            .await
+            .map_err(ApiError::internal)?;
+    }
+    Ok(serde_json::json!({ "seq": head.seq, "hash": head.hash }))
 }

@@ -24,6 +24,7 @@ pub mod portal_api_category;
 pub mod portal_api_search;
 pub mod portal_api_version;
 pub mod portal_application;
+pub mod portal_chain_head;
 pub mod portal_exchange;
 pub mod portal_node;
 pub mod portal_prior_consent;

@@ -7,6 +7,7 @@ mod m0006_applications;
 mod m0007_account_admin;
 mod m0007_consent;
 mod m0008_uptime;
+mod m0009_log_evidence;
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_consent::Migration),
             Box::new(m0007_account_admin::Migration),
             Box::new(m0008_uptime::Migration),
+            Box::new(m0009_log_evidence::Migration),
         ]
     }
 }

@@ -35,6 +35,10 @@ pub struct Model {
     /// The caller's address as the provider saw it (the socket, or a trusted proxy's X-Forwarded-For).
     #[serde(default)]
     pub client_addr: Option<String>,
+    /// What allowed the exchange when the API needs consent: `prior:<id>` (事前同意) or `tsudo:<jti>`
+    /// (都度同意, the ID token's unique id).
+    #[serde(default)]
+    pub consent_ref: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

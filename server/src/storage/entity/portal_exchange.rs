@@ -27,6 +27,10 @@ pub struct Model {
     pub error_code: Option<String>,
     pub prev_hash: String,
     pub hash: String,
+    /// The rest of what the record's hash covers, so the portal can re-hash what it holds.
+    pub receipt: Option<String>,
+    pub client_addr: Option<String>,
+    pub consent_ref: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
