@@ -562,18 +562,17 @@ fn the_components_report_health_and_metrics_of_the_exchange() {
         let (status, body) = t.corporation("1010001072706").await;
         assert_eq!(status, 200, "{body}");
         let info = &t.demo.info;
-        for base in [
-            &info.portal_url,
-            &info.requester_node_url,
-            &info.provider_node_url,
+        // The nodes are ready with a valid bundle and an exchange log that is not full.
+        let node_ready = json!({"status": "ready", "checks": {"database": "ok", "bundle": "ok", "log_backlog": "ok"}});
+        for (base, ready) in [
+            (
+                &info.portal_url,
+                json!({"status": "ready", "checks": {"database": "ok"}}),
+            ),
+            (&info.requester_node_url, node_ready.clone()),
+            (&info.provider_node_url, node_ready),
         ] {
-            for (path, expected) in [
-                ("/healthz", json!({"status": "ok"})),
-                (
-                    "/readyz",
-                    json!({"status": "ready", "checks": {"database": "ok"}}),
-                ),
-            ] {
+            for (path, expected) in [("/healthz", json!({"status": "ok"})), ("/readyz", ready)] {
                 let response = t.http.get(format!("{base}{path}")).send().await.unwrap();
                 assert_eq!(response.status().as_u16(), 200, "{base}{path}");
                 assert_eq!(response.json::<Value>().await.unwrap(), expected);
