@@ -187,7 +187,17 @@ enum LogCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Write every record of a node's log, in chain order, as JSON lines.
+    /// Drop the records of months older than N (the current month counts as one) that the portal has
+    /// received, as the running node does daily with `[log] retention_months`. Undelivered records stay.
+    Prune {
+        #[arg(long, env = "RENKEI_DATABASE_URL")]
+        database_url: String,
+        /// Months kept; 0 keeps everything.
+        #[arg(long)]
+        months: u32,
+    },
+    /// Write every record of a node's log, in chain order, as JSON lines (after a first line
+    /// `{"anchor": …}` when retention dropped the oldest records).
     Export {
         #[arg(long, env = "RENKEI_DATABASE_URL")]
         database_url: String,
@@ -344,6 +354,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             options.requester_port = requester_port;
             options.provider_port = provider_port;
             let demo = demo::start(options).await?;
+            // Drops collected records of months the portal no longer keeps: at start, then daily.
+            portal::retention::spawn(&demo.portal);
             if let Some(policy) = portal::uptime::UptimePolicy::from_env() {
                 portal::uptime::spawn(demo.portal.clone(), policy, demo.info.ca_file.as_deref());
             }
@@ -397,6 +409,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let addr = portal::serve_listener(state.clone(), listener).await?;
             println!("portal listening on {scheme}://{addr}/");
+            portal::retention::spawn(&state);
             if let Some(policy) = portal::uptime::UptimePolicy::from_env() {
                 portal::uptime::spawn(state.clone(), policy, None);
             }
@@ -588,11 +601,32 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             expect_head,
             json,
         }) => verify_log(database_url, file, expect_head, json).await,
+        Command::Log(LogCommand::Prune {
+            database_url,
+            months,
+        }) => {
+            let db = storage::open(&database_url).await?;
+            let pruned =
+                node::exchange_log::retention::prune(&db, months, renkei::jst::now()).await?;
+            match (&pruned.cutoff, &pruned.months) {
+                (None, _) => println!("retention is off (0 months): nothing dropped"),
+                (Some(cutoff), None) => println!("nothing to drop before {cutoff}"),
+                (Some(cutoff), Some((oldest, newest))) => println!(
+                    "dropped {} records of {oldest}..{newest} (before {cutoff}); the log now starts after seq {}",
+                    pruned.records,
+                    pruned.anchor.as_ref().map_or(0, |a| a.seq)
+                ),
+            }
+            Ok(())
+        }
         Command::Log(LogCommand::Export {
             database_url,
             output,
         }) => {
             let db = storage::connect(&database_url).await.map_err(unreadable)?;
+            let anchor = node::exchange_log::retention::anchor_if_any(&db)
+                .await
+                .map_err(unreadable)?;
             let records = node::exchange_log::ExchangeLog::all_records(&db)
                 .await
                 .map_err(unreadable)?;
@@ -603,6 +637,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 )),
                 None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
             };
+            if let Some(anchor) = &anchor {
+                writeln!(out, "{}", node::exchange_log::audit::anchor_line(anchor))?;
+            }
             for r in &records {
                 serde_json::to_writer(&mut out, r)?;
                 out.write_all(b"\n")?;
@@ -700,7 +737,7 @@ async fn verify_log(
     expect_head: Option<String>,
     json: bool,
 ) -> anyhow::Result<()> {
-    use renkei::node::exchange_log::{ExchangeLog, audit};
+    use renkei::node::exchange_log::{ExchangeLog, audit, retention};
     let expect_head = match expect_head.as_deref() {
         None => None,
         Some(text) => match text.split_once(':').map(|(s, h)| (s.parse::<i64>(), h)) {
@@ -712,20 +749,35 @@ async fn verify_log(
             }
         },
     };
-    let records = match (database_url, file) {
+    let (anchor, records) = match (database_url, file) {
         (Some(url), _) => {
             let db = storage::connect(&url).await.map_err(unreadable)?;
-            ExchangeLog::all_records(&db).await.map_err(unreadable)?
+            let anchor = retention::anchor_if_any(&db).await.map_err(unreadable)?;
+            (
+                anchor,
+                ExchangeLog::all_records(&db).await.map_err(unreadable)?,
+            )
         }
         (None, Some(path)) => {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| unreadable(format!("reading {}: {e}", path.display())))?;
-            audit::read_json_lines(&text)
-                .map_err(|e| unreadable(format!("{}: {e}", path.display())))?
+            audit::read_export(&text).map_err(|e| unreadable(format!("{}: {e}", path.display())))?
         }
         (None, None) => return Err(unreadable("give --database-url or --file")),
     };
-    let result = audit::audit(
+    // Where the check starts: the genesis, or the last record retention dropped.
+    let from = anchor
+        .as_ref()
+        .map(|a| {
+            format!(
+                " from seq {} (records before were dropped by retention at {})",
+                a.seq + 1,
+                a.dropped_at
+            )
+        })
+        .unwrap_or_default();
+    let result = retention::verify(
+        anchor.as_ref(),
         &records,
         expect_head
             .as_ref()
@@ -733,21 +785,26 @@ async fn verify_log(
     );
     match (&result, json) {
         (Ok(head), false) => println!(
-            "ok: {} records verified; head seq {} hash {}",
+            "ok: {} records verified{from}; head seq {} hash {}",
             head.records, head.seq, head.hash
         ),
         (Ok(head), true) => println!(
             "{}",
-            serde_json::json!({"verified": true, "records": head.records, "head": {"seq": head.seq, "hash": head.hash}})
+            serde_json::json!({"verified": true, "records": head.records, "head": {"seq": head.seq, "hash": head.hash}, "anchor": anchor})
         ),
         (Err(broken), false) => println!(
-            "broken at seq {} ({}): {broken}",
+            "broken at seq {} ({}): {broken}{}",
             broken.seq(),
-            broken.kind()
+            broken.kind(),
+            if from.is_empty() {
+                String::new()
+            } else {
+                format!("; checked{from}")
+            }
         ),
         (Err(broken), true) => println!(
             "{}",
-            serde_json::json!({"verified": false, "records": records.len(), "broken": {"seq": broken.seq(), "kind": broken.kind(), "message": broken.to_string()}})
+            serde_json::json!({"verified": false, "records": records.len(), "broken": {"seq": broken.seq(), "kind": broken.kind(), "message": broken.to_string()}, "anchor": anchor})
         ),
     }
     match result {

@@ -489,6 +489,8 @@ pub fn serve_listener(
         addr: state.config.listen.clone(),
         source,
     })?;
+    // Drops delivered records of months `[log] retention_months` no longer keeps: at start, then daily.
+    exchange_log::retention::spawn(&state);
     if state.config.portal_url.is_some() {
         shipper::spawn(state.clone());
         if state.bundle.is_some() {

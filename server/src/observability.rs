@@ -60,6 +60,8 @@ pub struct Metrics {
     pub log_backlog: Gauge,
     /// Seconds since the node's configuration bundle was signed; -1 while the node has no bundle.
     pub bundle_age: Gauge,
+    /// Exchange-log records dropped by monthly retention (node: its log; portal: collected records).
+    pub log_retention_dropped: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -104,6 +106,12 @@ impl Metrics {
         );
         let log_backlog = Gauge::default();
         let bundle_age = Gauge::default();
+        let log_retention_dropped = Counter::default();
+        registry.register(
+            "exchange_log_retention_dropped_records",
+            "Exchange-log records dropped because their month is older than the retention keeps",
+            log_retention_dropped.clone(),
+        );
         if component == "node" {
             registry.register(
                 "exchange_log_backlog_records",
@@ -126,6 +134,7 @@ impl Metrics {
             errors,
             log_backlog,
             bundle_age,
+            log_retention_dropped,
         }
     }
 

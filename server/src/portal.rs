@@ -9,6 +9,7 @@ pub mod data;
 pub mod exchanges;
 pub mod ingest;
 pub mod openapi_doc;
+pub mod retention;
 pub mod systems;
 pub mod uptime;
 pub mod workflow;

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod head;
+pub mod retention;
 
 use crate::{jst, storage::entity::exchange_record};
 use sea_orm::{
@@ -74,9 +75,13 @@ impl ExchangeLog {
             .order_by_desc(exchange_record::Column::Seq)
             .one(&db)
             .await?;
-        let head = last
-            .map(|r| (r.seq, r.hash))
-            .unwrap_or((0, GENESIS.to_owned()));
+        // With every record dropped by retention, the chain continues from the anchor.
+        let head = match last {
+            Some(r) => (r.seq, r.hash),
+            None => retention::anchor(&db)
+                .await?
+                .map_or((0, GENESIS.to_owned()), |a| (a.seq, a.hash)),
+        };
         let first_unshipped = exchange_record::Entity::find()
             .filter(exchange_record::Column::Shipped.eq(false))
             .order_by_asc(exchange_record::Column::Seq)

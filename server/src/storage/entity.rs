@@ -8,6 +8,7 @@ pub mod corporation_record;
 pub mod dataset;
 pub mod dataset_reject;
 pub mod dataset_source;
+pub mod exchange_anchor;
 pub mod exchange_record;
 pub mod login_failure;
 pub mod mail_outbox;

@@ -8,6 +8,7 @@ mod m0007_account_admin;
 mod m0007_consent;
 mod m0008_uptime;
 mod m0009_log_evidence;
+mod m0010_log_retention;
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_account_admin::Migration),
             Box::new(m0008_uptime::Migration),
             Box::new(m0009_log_evidence::Migration),
+            Box::new(m0010_log_retention::Migration),
         ]
     }
 }

@@ -1,6 +1,6 @@
 //! Audits a whole exchange log (a node's database or an export): the verified head, or the first broken link and why.
 
-use super::{GENESIS, record_hash};
+use super::{GENESIS, record_hash, retention::Anchor};
 use crate::storage::entity::exchange_record;
 use std::collections::{HashMap, HashSet};
 
@@ -32,6 +32,10 @@ pub enum BrokenLink {
     Truncated { seq: i64, expected_seq: i64 },
     #[error("record {seq} is not the expected head: the log was rewritten at or before it")]
     HeadMismatch { seq: i64 },
+    #[error(
+        "record {seq}, the expected head, was dropped by retention: the kept log starts after record {anchor}, so it cannot be checked against it"
+    )]
+    Dropped { seq: i64, anchor: i64 },
 }
 
 impl BrokenLink {
@@ -43,11 +47,12 @@ impl BrokenLink {
             | BrokenLink::Removed { seq, .. }
             | BrokenLink::Reordered { seq }
             | BrokenLink::Truncated { seq, .. }
-            | BrokenLink::HeadMismatch { seq } => *seq,
+            | BrokenLink::HeadMismatch { seq }
+            | BrokenLink::Dropped { seq, .. } => *seq,
         }
     }
 
-    /// `changed`, `replaced`, `removed`, `reordered`, `truncated`, `head_mismatch`.
+    /// `changed`, `replaced`, `removed`, `reordered`, `truncated`, `head_mismatch`, `dropped`.
     pub fn kind(&self) -> &'static str {
         match self {
             BrokenLink::Changed { .. } => "changed",
@@ -56,6 +61,7 @@ impl BrokenLink {
             BrokenLink::Reordered { .. } => "reordered",
             BrokenLink::Truncated { .. } => "truncated",
             BrokenLink::HeadMismatch { .. } => "head_mismatch",
+            BrokenLink::Dropped { .. } => "dropped",
         }
     }
 }
@@ -68,11 +74,21 @@ pub fn audit(
     records: &[exchange_record::Model],
     expected_head: Option<(i64, &str)>,
 ) -> Result<VerifiedHead, BrokenLink> {
+    audit_from((0, GENESIS), records, expected_head)
+}
+
+/// As [`audit`], for a log whose records up to `start`'s seq were dropped by retention: the first
+/// record must be the next seq and link to `start`'s hash (the anchor, see `retention`).
+pub fn audit_from(
+    start: (i64, &str),
+    records: &[exchange_record::Model],
+    expected_head: Option<(i64, &str)>,
+) -> Result<VerifiedHead, BrokenLink> {
     let seqs: HashSet<i64> = records.iter().map(|r| r.seq).collect();
     let seq_of_hash: HashMap<&str, i64> =
         records.iter().map(|r| (r.hash.as_str(), r.seq)).collect();
-    let mut expected = 1i64;
-    let mut prev = GENESIS;
+    let mut expected = start.0 + 1;
+    let mut prev = start.1;
     for r in records {
         if r.seq != expected {
             // A gap whose records appear nowhere was cut out; otherwise they are elsewhere in the log.
@@ -120,9 +136,17 @@ pub fn audit(
             seq: head.seq + 1,
             expected_seq: want_seq,
         }),
+        Some((want_seq, _)) if want_seq < start.0 => Err(BrokenLink::Dropped {
+            seq: want_seq,
+            anchor: start.0,
+        }),
+        Some((want_seq, want_hash)) if want_seq == start.0 => match start.1 == want_hash {
+            true => Ok(head),
+            false => Err(BrokenLink::HeadMismatch { seq: want_seq }),
+        },
         Some((want_seq, want_hash)) => {
-            // The chain verified, so seq `want_seq` is at index `want_seq - 1`.
-            let at = usize::try_from(want_seq - 1)
+            // The chain verified, so seq `want_seq` is at index `want_seq - start - 1`.
+            let at = usize::try_from(want_seq - start.0 - 1)
                 .ok()
                 .and_then(|i| records.get(i));
             match at {
@@ -132,6 +156,37 @@ pub fn audit(
         }
         None => Ok(head),
     }
+}
+
+/// Reads an export as `renkei log export` writes it: a first line `{"anchor": {…}}` when retention
+/// shortened the log (exports from before retention have none), then one JSON record a line.
+pub fn read_export(text: &str) -> Result<(Option<Anchor>, Vec<exchange_record::Model>), String> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct AnchorLine {
+        anchor: Anchor,
+    }
+    let first = text
+        .lines()
+        .enumerate()
+        .find(|(_, line)| !line.trim().is_empty());
+    match first.map(|(i, line)| (i, serde_json::from_str::<AnchorLine>(line))) {
+        Some((i, Ok(line))) => {
+            let rest: String = text
+                .lines()
+                .enumerate()
+                .map(|(n, l)| if n <= i { "" } else { l })
+                .collect::<Vec<_>>()
+                .join("\n");
+            Ok((Some(line.anchor), read_json_lines(&rest)?))
+        }
+        _ => Ok((None, read_json_lines(text)?)),
+    }
+}
+
+/// The first line of an export of a log that retention shortened.
+pub fn anchor_line(anchor: &Anchor) -> String {
+    serde_json::json!({ "anchor": anchor }).to_string()
 }
 
 /// Reads an export: one JSON record a line, as `renkei log export` writes them.
