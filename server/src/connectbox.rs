@@ -532,7 +532,8 @@ impl ConnectBox {
             rows_rejected: row.rejects as u64,
             rejects: Vec::new(),
             rejects_csv: format!("/connectbox/uploads/{}/rejects.csv", row.id),
-            dataset_version: row.dataset_version,
+            // The version this upload published; a failed conversion's version was never served.
+            dataset_version: row.dataset_version.filter(|_| row.status == "published"),
             duplicate_of: row.duplicate_of.clone(),
         }
     }

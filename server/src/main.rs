@@ -674,7 +674,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 )
             })
             .await?;
-            println!("{}", serde_json::to_string_pretty(&receipt)?);
+            // The receipt is what the upload's automation keeps: a closed or full stdout is an error
+            // to report, not a panic.
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", serde_json::to_string_pretty(&receipt)?)
+                .and_then(|()| out.flush())
+                .with_context(|| {
+                    format!(
+                        "upload {} to dataset {dataset:?} is {}, but its receipt could not be written to stdout",
+                        receipt.id, receipt.status
+                    )
+                })?;
             if receipt.status == "failed" {
                 bail!(
                     "upload {} to dataset {dataset:?} failed: {}",

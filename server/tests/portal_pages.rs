@@ -240,6 +240,8 @@ fn account_pages_render_their_forms() {
             }
             // Before hydration nothing can be submitted (so no password can end up in a URL).
             has(&html, "disabled");
+            // And were it submitted anyway, it would go as a POST body, not in the URL.
+            has(&html, "<form method=\"post\"");
         }
         // A link without its token says so instead of showing a form.
         for path in ["/email-change", "/invitation"] {

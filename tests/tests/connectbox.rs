@@ -755,3 +755,31 @@ async fn a_zip_upload_converts_each_csv_entry() {
         "the entry's own digest"
     );
 }
+
+#[tokio::test]
+async fn a_file_that_converts_nothing_fails_without_a_version_and_keeps_its_rejects() {
+    let env = env(UploadMode::Full).await;
+    let first = env.upload(&data(UTF8_FILE)).await.unwrap();
+    assert_eq!(first.status, "published");
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.csv");
+    std::fs::write(&junk, "not,an,nta,row\nstill,not,one,either\n").unwrap();
+    let receipt = env.upload(&junk).await.unwrap();
+    assert_eq!(receipt.status, "failed", "{receipt:?}");
+    assert_eq!(receipt.dataset_version, None, "nothing was published");
+    assert_eq!((receipt.records_accepted, receipt.rows_rejected), (0, 2));
+    assert_eq!(
+        receipt.rejects.iter().map(|r| r.line).collect::<Vec<_>>(),
+        [1, 2],
+        "the rows and why stay readable: {receipt:?}"
+    );
+    let active = renkei::dataset::active(&env.provider.db, DATASET)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        Some(active.id),
+        first.dataset_version,
+        "the old data is served"
+    );
+}

@@ -250,6 +250,36 @@ fn odd_paths_are_client_errors_not_auth_failures() {
             "the message must not echo the whole input"
         );
 
+        // A NUL (sent as `%00` in the form) is refused, not stripped into another path.
+        let (status, body) = t.corporation("%00").await;
+        assert_eq!(
+            (status, error_code(&body)),
+            (400, "invalid_call_api"),
+            "{body}"
+        );
+
+        // A path the provider serves no API at is the caller's mistake (404), not a bad gateway.
+        let client = &t.demo.info.provider_client_id;
+        for path in [
+            "/v1/nothing/1010001072706",
+            "/v1/corporations/1010001072706/extra",
+        ] {
+            let (status, body) = t
+                .jizen(&format!(
+                    "call_api={path}&client_id={client}&method=GET&scope=basic"
+                ))
+                .await;
+            assert_eq!(
+                (status, error_code(&body)),
+                (404, "api_path_unknown"),
+                "{path}: {body}"
+            );
+            assert_eq!(
+                body["error"]["message"],
+                format!("Not Found: provider node {client} serves no API at {path}")
+            );
+        }
+
         // Errors that axum produces itself are JSON too.
         let response = t
             .http

@@ -93,7 +93,7 @@ pub fn SignupPage() -> impl IntoView {
                     Either::Right(
                         view! {
                             <p class="hint">{t(M::SignupIntro)}</p>
-                            <form class="form" on:submit=on_submit novalidate>
+                            <form method="post" class="form" on:submit=on_submit novalidate>
                                 <FormError error fields=FIELDS />
                                 <Field
                                     name="organisation_name"
@@ -162,7 +162,7 @@ pub fn LoginPage() -> impl IntoView {
         <PageTitle text=t(M::LoginTitle) />
         <section class="form-page" data-testid="login-page">
             <h1>{t(M::LoginTitle)}</h1>
-            <form class="form" on:submit=on_submit novalidate>
+            <form method="post" class="form" on:submit=on_submit novalidate>
                 <FormError error fields=FIELDS />
                 <Field
                     name="email"
@@ -227,7 +227,7 @@ fn ResetRequestForm() -> impl IntoView {
     view! {
         <h1>{t(M::ResetTitle)}</h1>
         <p class="hint">{t(M::ResetIntro)}</p>
-        <form class="form" on:submit=on_submit novalidate>
+        <form method="post" class="form" on:submit=on_submit novalidate>
             <FormError error fields=&["email"] />
             <Field name="email" label=M::FieldEmail value=email error kind="email" autocomplete="email" />
             <Submit label=M::ResetSubmit busy />
@@ -266,7 +266,7 @@ fn SetPasswordForm(token: String, path: &'static str) -> impl IntoView {
             } else {
                 Either::Right(
                     view! {
-                        <form class="form" on:submit=on_submit novalidate>
+                        <form method="post" class="form" on:submit=on_submit novalidate>
                             <FormError error fields=&["password"] />
                             <Field
                                 name="password"
@@ -351,7 +351,7 @@ pub fn EmailConfirmPage() -> impl IntoView {
                                 fallback=move || {
                                     view! {
                                         <p class="hint">{t(M::EmailConfirmIntro)}</p>
-                                        <form class="form" on:submit=on_submit>
+                                        <form method="post" class="form" on:submit=on_submit>
                                             <FormError error fields=&[] />
                                             <Submit label=M::EmailConfirmSubmit busy />
                                         </form>
@@ -455,7 +455,7 @@ fn EmailChangeForm() -> impl IntoView {
     view! {
         <h2>{t(M::EmailChangeTitle)}</h2>
         <p class="hint">{t(M::EmailChangeIntro)}</p>
-        <form class="form" on:submit=on_submit novalidate data-testid="email-change-form">
+        <form method="post" class="form" on:submit=on_submit novalidate data-testid="email-change-form">
             <FormError error=shown_error fields=FIELDS />
             <Field
                 name="new_email"

@@ -582,7 +582,7 @@ fn ApplyForm(api: ApiDetailView, systems: Vec<crate::workflow::SystemView>) -> i
                     </div>
                 }
             })}
-        <form class="form" on:submit=on_submit novalidate>
+        <form method="post" class="form" on:submit=on_submit novalidate>
             <FormError error fields=FIELDS />
             <Choice name="system" label=M::WfSystem options=system_options value=system error />
             <ScopeChecks
@@ -934,7 +934,7 @@ fn Decide(
         .map(|s| (s, String::new()))
         .collect::<Vec<_>>();
     view! {
-        <form class="form card" data-testid="decide" on:submit=|ev: SubmitEvent| ev.prevent_default()>
+        <form method="post" class="form card" data-testid="decide" on:submit=|ev: SubmitEvent| ev.prevent_default()>
             <h2>{t(M::WfDecideTitle)}</h2>
             <p class="hint">{t(M::WfDecideHint)}</p>
             <FormError error fields=FIELDS />
@@ -1001,6 +1001,7 @@ fn CommentAction(
     };
     view! {
         <form
+            method="post"
             class="form card"
             data-testid=format!("{action}-form")
             on:submit=|ev: SubmitEvent| ev.prevent_default()

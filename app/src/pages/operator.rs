@@ -153,7 +153,7 @@ fn PendingCard(
                 <dt>{t(M::AppliedAt)}</dt>
                 <dd>{jst(&org.created_at)}</dd>
             </dl>
-            <form class="form" on:submit=|ev: SubmitEvent| ev.prevent_default()>
+            <form method="post" class="form" on:submit=|ev: SubmitEvent| ev.prevent_default()>
                 <FormError error fields=&["comment"] />
                 <Field
                     name="comment"
@@ -581,7 +581,7 @@ fn PublishForm() -> impl IntoView {
         });
     };
     view! {
-        <form class="form" on:submit=on_submit novalidate>
+        <form method="post" class="form" on:submit=on_submit novalidate>
             <FormError error fields=&["title", "body"] />
             <Field name="title" label=M::FieldTitle value=title error />
             <Field name="body" label=M::FieldBody value=body error multiline=true />
@@ -648,7 +648,7 @@ fn InviteForm() -> impl IntoView {
     };
     view! {
         <h2>{t(M::InviteTitle)}</h2>
-        <form class="form" on:submit=on_submit novalidate data-testid="invite-form">
+        <form method="post" class="form" on:submit=on_submit novalidate data-testid="invite-form">
             <FormError error fields=&["email", "display_name", "role"] />
             <Field name="email" label=M::FieldEmail value=email error kind="email" autocomplete="off" />
             <Field name="display_name" label=M::FieldDisplayName value=display_name error autocomplete="off" />

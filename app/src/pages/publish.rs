@@ -236,7 +236,7 @@ fn VersionForm(slug: String, on_done: impl Fn(M) + Copy + Send + Sync + 'static)
         });
     };
     view! {
-        <form class="form" data-testid="version-form" on:submit=on_submit novalidate>
+        <form method="post" class="form" data-testid="version-form" on:submit=on_submit novalidate>
             <FormError error fields=FIELDS />
             <Field name="version" label=M::WfVersion value=version error hint=M::WfVersionHint />
             <OpenApiInput value=openapi error />
@@ -395,7 +395,7 @@ fn PublishForm(
         .map(|(scope, block)| (scope.to_string(), block.to_string()))
         .collect::<Vec<_>>();
     view! {
-        <form class="form form-page" data-testid="publish-form" on:submit=on_submit novalidate>
+        <form method="post" class="form form-page" data-testid="publish-form" on:submit=on_submit novalidate>
             <FormError error fields=FIELDS />
             <Field name="slug" label=M::WfSlug value=slug error autocomplete="off" hint=M::WfSlugHint />
             <Field name="name" label=M::WfApiName value=name error />

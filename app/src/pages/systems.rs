@@ -128,7 +128,7 @@ pub fn SystemsPage() -> impl IntoView {
                         }
                     }}
                 </h2>
-                <form class="form" on:submit=on_submit novalidate data-testid="system-form">
+                <form method="post" class="form" on:submit=on_submit novalidate data-testid="system-form">
                     <FormError error fields=FIELDS />
                     <Show
                         when=move || editing.read().is_none()

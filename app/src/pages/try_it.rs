@@ -163,7 +163,7 @@ fn TryForm(provider: String, scopes: Vec<String>, operations: Vec<Operation>) ->
 
     Either::Right(view! {
         <p>{t(M::TryIntro)}</p>
-        <form class="form try-form" data-testid="try-form" on:submit=submit>
+        <form method="post" class="form try-form" data-testid="try-form" on:submit=submit>
             <div class="field">
                 <label for="try-node">{t(M::TryNodeUrl)}</label>
                 <input

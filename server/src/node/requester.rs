@@ -433,6 +433,17 @@ const MAX_PATH_BYTES: usize = 2048;
 /// The provider URL for a call, and the path exactly as it will travel (percent-encoded), which is what
 /// the token signs and what the provider node compares.
 fn provider_url(call: &Outbound) -> Result<(reqwest::Url, String), ApiError> {
+    // A URL parser silently strips control characters at the ends (a decoded `%00` in a form):
+    // `/v1/corporations/%00` would become the list. Refuse them instead.
+    if call.path.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "invalid_call_api",
+            format!(
+                "The path {:?} contains a control character; percent-encode what the path needs.",
+                clip(&call.path)
+            ),
+        ));
+    }
     let joined = format!(
         "{}{}",
         call.provider.endpoint.trim_end_matches('/'),
@@ -582,6 +593,25 @@ async fn forward(state: &NodeState, call: Outbound) -> Response {
                     )
                     .map(|_| ())
                 }),
+            other => other,
+        };
+        // A path the provider node serves no API at is answered by its router before any check,
+        // unreceipted: a 404 without data. Tell the caller so, not "bad gateway".
+        let checked = match checked {
+            Err(_) if status == StatusCode::NOT_FOUND && receipt.is_none() => {
+                let error = ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "api_path_unknown",
+                    format!(
+                        "Not Found: provider node {} serves no API at {}",
+                        call.provider.client_id,
+                        clip(&wire_path)
+                    ),
+                );
+                body = Bytes::from(error.body().to_string());
+                content_type = None;
+                Ok(())
+            }
             other => other,
         };
         if let Err(reason) = checked {

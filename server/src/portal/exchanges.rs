@@ -93,8 +93,14 @@ impl StatusClass {
 }
 
 /// A time bound: `YYYY-MM-DD` (midnight JST), `YYYY-MM-DDTHH:MM[:SS]` (JST), or RFC 3339 with any
-/// offset (converted to JST).
+/// offset (converted to JST). Years outside 1000–9999 (in JST) are refused: the stored times compare
+/// as text, which holds only for four-digit years.
 fn parse_time(value: &str) -> Option<DateTime<FixedOffset>> {
+    use chrono::Datelike;
+    parse_any_time(value).filter(|t| (1000..=9999).contains(&t.year()))
+}
+
+fn parse_any_time(value: &str) -> Option<DateTime<FixedOffset>> {
     let jst = crate::jst::offset();
     if let Ok(t) = DateTime::parse_from_rfc3339(value) {
         return Some(t.with_timezone(&jst));
@@ -147,8 +153,8 @@ pub fn parse(raw: Option<&str>) -> Result<Search, WorkflowError> {
                 let t = parse_time(value).ok_or_else(|| {
                     bad(
                         &key,
-                        "YYYY-MM-DD、YYYY-MM-DDTHH:MM (JST) または RFC 3339 / \
-                         YYYY-MM-DD, YYYY-MM-DDTHH:MM (JST) or RFC 3339.",
+                        "YYYY-MM-DD、YYYY-MM-DDTHH:MM (JST) または RFC 3339 (1000〜9999 年) / \
+                         YYYY-MM-DD, YYYY-MM-DDTHH:MM (JST) or RFC 3339 (years 1000 to 9999).",
                     )
                 })?;
                 if key == "from" {
@@ -672,6 +678,9 @@ mod tests {
         for (query, code) in [
             ("from=yesterday", "invalid_from"),
             ("to=2026-13-01", "invalid_to"),
+            // Year 10000 in JST: as text it would sort before every stored time.
+            ("from=9999-12-31T23:59:59-12:00", "invalid_from"),
+            ("to=0999-01-01", "invalid_to"),
             ("from=2026-12-02&to=2026-12-01", "invalid_to"),
             ("status=3xx", "invalid_status"),
             ("corporate_number=123", "invalid_corporate_number"),
