@@ -613,7 +613,14 @@ fn inputs_of(path: &Path, file_name: &str) -> Result<Vec<Input>, ConnectBoxError
         use std::io::Read;
         let mut file = std::fs::File::open(path).map_err(io_error)?;
         let n = file.read(&mut magic).map_err(io_error)?;
-        if n < 4 || magic != *b"PK\x03\x04" {
+        // A ZIP starts with a local file header, or (an empty archive) with its end record.
+        let zip = n == 4 && (magic == *b"PK\x03\x04" || magic == *b"PK\x05\x06");
+        if !zip && file_name.to_ascii_lowercase().ends_with(".zip") {
+            return Err(io_error(std::io::Error::other(
+                "the file is named .zip but is not a ZIP archive",
+            )));
+        }
+        if !zip {
             return Ok(vec![Input::Named {
                 path: path.to_owned(),
                 name: file_name.to_owned(),

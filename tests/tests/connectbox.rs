@@ -783,3 +783,26 @@ async fn a_file_that_converts_nothing_fails_without_a_version_and_keeps_its_reje
         "the old data is served"
     );
 }
+
+#[tokio::test]
+async fn an_empty_zip_and_a_zip_that_is_not_one_fail_with_their_reason() {
+    let env = env(UploadMode::Full).await;
+    let empty = env.dir.path().join("empty.zip");
+    zip::ZipWriter::new(std::fs::File::create(&empty).unwrap())
+        .finish()
+        .unwrap();
+    let fake = env.dir.path().join("fake.zip");
+    std::fs::write(&fake, b"\x00\x01 random bytes, not an archive").unwrap();
+    for (file, reason) in [
+        (&empty, "the ZIP archive holds no CSV or XML entry"),
+        (&fake, "the file is named .zip but is not a ZIP archive"),
+    ] {
+        let receipt = env.upload(file).await.unwrap();
+        assert_eq!(receipt.status, "failed", "{receipt:?}");
+        assert!(
+            receipt.reason.as_deref().unwrap_or("").contains(reason),
+            "{receipt:?}"
+        );
+        assert_eq!((receipt.records_accepted, receipt.rows_rejected), (0, 0));
+    }
+}
