@@ -457,6 +457,7 @@ catalogue! {
     CatEmptyNone => "公開中の API はまだありません。", "No API has been published yet.";
     CatEmptyNoMatch => "条件に合う API はありません。", "No API matches your search.";
     CatEmptyHint => "キーワードを減らすか、カテゴリの選択を外してみてください。", "Try fewer words, or untick some categories.";
+    CatPastLastPage => "このページには API がありません。前のページに戻ってください。", "There is no API on this page: go back to an earlier page.";
     CatAllCategories => "すべてのカテゴリ", "All categories";
     CatOpensNewTab => "（新しいタブで開きます）", "(opens in a new tab)";
     CatProvider => "提供者", "Provider";

@@ -584,11 +584,15 @@ fn catalogue_pages_are_stable_and_linked() {
             "href=\"/catalogue?category=c&amp;page=2\" aria-current=\"page\"",
         );
 
-        // Past the end: the empty state, not an error.
+        // Past the end: the empty state, not an error, and not "nothing matches" (things do).
         let (status, _, html) = t.ui.get("/catalogue?page=9").await;
         assert_eq!(status, StatusCode::OK);
         assert!(tile_slugs(&html).is_empty());
-        position(&html, "条件に合う API はありません。");
+        position(
+            &html,
+            "このページには API がありません。前のページに戻ってください。",
+        );
+        assert!(!html.contains("条件に合う API はありません。"));
     });
 }
 

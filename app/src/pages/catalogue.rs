@@ -13,6 +13,11 @@ use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::params::ParamsMap;
 
+/// Control characters (a `%00` in the URL) are no part of any search and are not echoed into the page.
+fn without_controls(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).collect()
+}
+
 /// The search a catalogue URL asks for; a page that is not a whole number from 1 is page 1.
 fn query_from(params: &ParamsMap) -> CatalogueQuery {
     build_query(
@@ -29,13 +34,13 @@ fn build_query(
 ) -> CatalogueQuery {
     let mut categories: Vec<String> = Vec::new();
     for c in raw_categories {
-        let c = c.trim().to_owned();
+        let c = without_controls(c.trim());
         if !c.is_empty() && !categories.contains(&c) {
             categories.push(c);
         }
     }
     CatalogueQuery {
-        q: q.unwrap_or_default().trim().to_owned(),
+        q: without_controls(q.unwrap_or_default().trim()),
         categories,
         page: page
             .and_then(|p| p.trim().parse::<u64>().ok())
@@ -198,7 +203,10 @@ fn Results(page: CataloguePage, query: CatalogueQuery) -> impl IntoView {
         ));
     }
     let empty = page.items.is_empty().then(|| {
-        let (title, hint) = if searching || page.total > 0 {
+        let (title, hint) = if page.total > 0 {
+            // Past the last page of a search that does match.
+            (t(M::CatPastLastPage), None)
+        } else if searching {
             (t(M::CatEmptyNoMatch), Some(t(M::CatEmptyHint)))
         } else {
             (t(M::CatEmptyNone), None)
@@ -426,6 +434,16 @@ mod tests {
         assert_eq!(q.page, 1);
         assert_eq!(build_query(None, vec![], Some("3".into())).page, 3);
         assert_eq!(build_query(None, vec![], Some("x".into())).page, 1);
+        // A NUL or other control character never reaches the search or the page.
+        let q = build_query(
+            Some("法人\u{0}番号\n".into()),
+            vec!["国\u{7}税庁".into()],
+            None,
+        );
+        assert_eq!(
+            (q.q.as_str(), q.categories[0].as_str()),
+            ("法人番号", "国税庁")
+        );
         assert_eq!(
             build_query(None, vec![], None),
             CatalogueQuery {
