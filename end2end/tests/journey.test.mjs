@@ -238,6 +238,18 @@ test('an exchange through the requester node shows up in the portal', async (t) 
     assert.equal(lines.length, 3, csv);
     assert.ok(lines[0].includes('request_id'), lines[0]);
 
+    // Below the table, the requester's node's signed chain head, re-verified by the portal; the
+    // requester organisation sees its own node only.
+    const head = page.locator(`[data-testid="chain-head"][data-node="${demo.requester_client_id}"]`);
+    const headDeadline = Date.now() + LOG_WAIT_MS;
+    while (!(await head.waitFor({ timeout: 3_000 }).then(() => true, () => false))) {
+      assert.ok(Date.now() < headDeadline, `no chain head of ${demo.requester_client_id}`);
+      await page.reload();
+      await waitForHydration(page);
+    }
+    assert.equal(await head.getAttribute('data-verified'), 'true');
+    assert.equal(await page.locator('[data-testid="chain-head"]').count(), 1);
+
     // A status class that the exchange is not in finds nothing.
     await page.getByTestId('log-status-filter').selectOption('4xx');
     await Promise.all([page.waitForURL(/status=4xx/), page.getByTestId('log-search-submit').click()]);
