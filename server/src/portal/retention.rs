@@ -6,7 +6,7 @@
 use super::PortalState;
 use crate::{
     jst,
-    node::exchange_log::retention::{BATCH, EVERY, cutoff, month_of},
+    node::exchange_log::retention::{BATCH, cutoff, month_of},
     storage::entity::{portal_chain_head, portal_exchange},
 };
 use chrono::{DateTime, FixedOffset};
@@ -14,10 +14,7 @@ use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::Serialize;
-use std::{
-    sync::{Arc, Weak},
-    time::Duration,
-};
+use std::sync::Arc;
 
 /// What one run dropped.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -162,21 +159,8 @@ pub async fn run_once(state: &PortalState) -> Result<Pruned, DbErr> {
 
 /// Runs [`run_once`] at start and then daily, for as long as the portal's state lives.
 pub fn spawn(state: &Arc<PortalState>) {
-    let state: Weak<PortalState> = Arc::downgrade(state);
-    tokio::spawn(async move {
-        loop {
-            let pause = match state.upgrade() {
-                None => break,
-                Some(state) => match run_once(&state).await {
-                    Ok(_) => EVERY,
-                    Err(e) => {
-                        tracing::error!(error = %e, "exchange-log retention failed; tried again in an hour");
-                        Duration::from_secs(3600)
-                    }
-                },
-            };
-            tokio::time::sleep(pause).await;
-        }
+    crate::node::exchange_log::retention::daily(state, |s| async move {
+        run_once(&s).await.map(|_| ())
     });
 }
 

@@ -264,13 +264,24 @@ pub async fn run_once(state: &NodeState) -> Result<Pruned, DbErr> {
 
 /// Runs [`run_once`] at start and then daily, for as long as the node's state lives.
 pub fn spawn(state: &Arc<NodeState>) {
-    let state: Weak<NodeState> = Arc::downgrade(state);
+    daily(state, |s| async move { run_once(&s).await.map(|_| ()) });
+}
+
+/// Runs `run` on `state` now and then every [`EVERY`] (an hour after a failure), until the state is
+/// dropped: the node's and the portal's retention share it.
+pub fn daily<S, F, Fut>(state: &Arc<S>, run: F)
+where
+    S: Send + Sync + 'static,
+    F: Fn(Arc<S>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), DbErr>> + Send,
+{
+    let state: Weak<S> = Arc::downgrade(state);
     tokio::spawn(async move {
         loop {
             let pause = match state.upgrade() {
                 None => break,
-                Some(state) => match run_once(&state).await {
-                    Ok(_) => EVERY,
+                Some(state) => match run(state).await {
+                    Ok(()) => EVERY,
                     Err(e) => {
                         tracing::error!(error = %e, "exchange-log retention failed; tried again in an hour");
                         RETRY
