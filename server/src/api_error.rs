@@ -140,7 +140,21 @@ pub async fn json_errors(response: Response) -> Response {
         s if s.is_server_error() => "internal",
         _ => "bad_request",
     };
-    let message = status.canonical_reason().unwrap_or("Error");
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let (parts, body) = response.into_parts();
+    // An extractor's rejection says what was wrong ("Cannot parse `abc` to a `i64`", "missing field
+    // `email`"): keep it, shortened, after the status text.
+    let detail = axum::body::to_bytes(body, 4096)
+        .await
+        .ok()
+        .and_then(|b| String::from_utf8(b.to_vec()).ok())
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty() && t != reason);
+    let message = match detail {
+        Some(d) if status.is_client_error() => format!("{reason}: {}", clip(&d)),
+        _ => reason.to_owned(),
+    };
+    let response = Response::from_parts(parts, axum::body::Body::empty());
     let mut converted = ApiError::new(status, code, message).into_response();
     for name in [
         axum::http::header::ALLOW,
@@ -173,4 +187,85 @@ pub fn clip(input: &str) -> String {
     }
     let kept: String = input.chars().take(MAX).collect();
     format!("{kept}… ({} characters)", input.chars().count())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::{
+        Json, Router,
+        body::Body,
+        extract::Path,
+        http::Request,
+        routing::{get, post},
+    };
+    use tower::ServiceExt;
+
+    async fn error_of(app: &Router, request: Request<Body>) -> (u16, serde_json::Value) {
+        let response = app.clone().oneshot(request).await.unwrap();
+        let status = response.status().as_u16();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn an_extractors_rejection_keeps_its_reason_in_the_json_error() {
+        let app = api_layers(
+            Router::new()
+                .route(
+                    "/items/{id}",
+                    get(|Path(id): Path<i64>| async move { id.to_string() }),
+                )
+                .route(
+                    "/items",
+                    post(
+                        |Json(v): Json<std::collections::HashMap<String, i64>>| async move {
+                            v.len().to_string()
+                        },
+                    ),
+                ),
+        );
+        let (status, body) = error_of(
+            &app,
+            Request::get("/items/abc").body(Body::empty()).unwrap(),
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some("bad_request"))
+        );
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with("Bad Request: "), "{message}");
+        assert!(message.contains("`abc`"), "names the value: {message}");
+
+        let (status, body) = error_of(
+            &app,
+            Request::post("/items")
+                .header("content-type", "application/json")
+                .body(Body::from(r#"{"a": "not a number"}"#))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 422, "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("invalid type"),
+            "{body}"
+        );
+
+        // Without a reason of its own, the status text stays alone.
+        let (status, body) = error_of(
+            &app,
+            Request::delete("/items/1").body(Body::empty()).unwrap(),
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"]["message"].as_str()),
+            (405, Some("Method Not Allowed"))
+        );
+    }
 }
