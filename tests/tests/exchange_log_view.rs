@@ -439,6 +439,27 @@ fn every_node_signs_its_chain_head_and_the_portal_re_verifies_what_it_holds() {
             );
         }
 
+        // A full check agrees (the demo holds fewer records than a page view re-hashes anyway);
+        // a `full` that is not a boolean is a 400 naming it.
+        let (status, body) = t.json(&operator, "/api/v1/exchanges/heads?full=true").await;
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            body["heads"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|h| h["verified"] == true),
+            "{body}"
+        );
+        let (status, body) = t
+            .json(&operator, "/api/v1/exchanges/heads?full=maybe")
+            .await;
+        assert_eq!(status, 400, "{body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains("full"),
+            "{body}"
+        );
+
         // Each organisation sees its own node's head; the corporation without systems and an
         // anonymous caller see none.
         let (email, password) = t.login_of("org_admin", Some("requester"));

@@ -15,7 +15,10 @@ use crate::{
     node::exchange_log::verify_chain,
     storage::entity::{exchange_record, portal_chain_head, portal_exchange, portal_system},
 };
-use axum::{Json, extract::State};
+use axum::{
+    Json,
+    extract::{Query, State},
+};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
 use std::sync::Arc;
@@ -23,6 +26,15 @@ use tower_sessions::Session;
 
 /// Records re-hashed per page while checking a node's held chain.
 const PAGE: u64 = 5_000;
+/// How far back a page view re-hashes by default: the newest records of each node, so the log page
+/// costs the same with a year of records held. `?full=true` checks everything held.
+pub const RECENT: i64 = 10_000;
+
+#[derive(serde::Deserialize)]
+pub struct HeadsQuery {
+    #[serde(default)]
+    full: bool,
+}
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct HeadView {
@@ -37,7 +49,7 @@ pub struct HeadView {
     pub jws: String,
     /// Whether the held records hash, link by link, up to this head.
     pub verified: bool,
-    /// How many held records were re-hashed (from the oldest the portal keeps).
+    /// How many held records were re-hashed (the newest 10,000 at most, unless `full=true`).
     pub records_checked: u64,
     /// Where and why the held chain breaks, when it does.
     pub problem: Option<String>,
@@ -47,15 +59,18 @@ pub struct HeadView {
     get,
     path = "/api/v1/exchanges/heads",
     tag = "exchange-log",
+    params(("full" = Option<bool>, Query, description = "`true`: re-hash every held record, not only the newest 10,000 of each node")),
     security(("session_cookie" = [])),
     responses(
         (status = 200, description = "Each visible node's newest signed head, re-verified against the records the portal holds (`heads`)", body = Object),
+        (status = 400, description = "`full` is not true or false", body = crate::api_error::ErrorBody),
         (status = 401, description = "Not logged in", body = crate::api_error::ErrorBody),
     ),
 )]
 pub async fn heads(
     State(state): State<Arc<PortalState>>,
     session: Session,
+    Query(q): Query<HeadsQuery>,
 ) -> Result<Json<serde_json::Value>, WorkflowError> {
     let c = org_caller(&state, &session, READ_ROLES, "/api/v1/exchanges/heads").await?;
     let mut query = portal_chain_head::Entity::find().order_by_asc(portal_chain_head::Column::Node);
@@ -72,22 +87,33 @@ pub async fn heads(
     }
     let mut out = Vec::new();
     for head in query.all(&state.db).await? {
-        out.push(check(&state, head).await?);
+        let from = if q.full { i64::MIN } else { head.seq - RECENT };
+        out.push(check_from(&state, head, from).await?);
     }
     Ok(Json(serde_json::json!({ "heads": out })))
 }
 
-/// Re-hashes the held records of `head.node` up to `head.seq`, page by page.
+/// Re-hashes every held record of `head.node` up to `head.seq`, page by page.
 pub async fn check(
     state: &PortalState,
     head: portal_chain_head::Model,
 ) -> Result<HeadView, sea_orm::DbErr> {
+    check_from(state, head, i64::MIN).await
+}
+
+/// Re-hashes the held records of `head.node` after seq `after` up to `head.seq`.
+pub async fn check_from(
+    state: &PortalState,
+    head: portal_chain_head::Model,
+    after: i64,
+) -> Result<HeadView, sea_orm::DbErr> {
+    let start_after = after;
     let mut prev: Option<String> = None;
     let mut last: Option<(i64, String)> = None;
     let mut checked = 0u64;
     let mut problem = None;
     loop {
-        let after = last.as_ref().map_or(i64::MIN, |(seq, _)| *seq);
+        let after = last.as_ref().map_or(start_after, |(seq, _)| *seq);
         let page = portal_exchange::Entity::find()
             .filter(portal_exchange::Column::Node.eq(&head.node))
             .filter(portal_exchange::Column::Seq.gt(after))
@@ -97,7 +123,8 @@ pub async fn check(
             .all(&state.db)
             .await?;
         let Some(first) = page.first() else { break };
-        // The oldest held record starts the check (older months may have been dropped).
+        // The first record checked starts the check: the ones before it are not re-hashed (only the
+        // newest are, unless `full`) or were dropped by retention.
         let start = prev.clone().unwrap_or_else(|| first.prev_hash.clone());
         let records: Vec<exchange_record::Model> = page.into_iter().map(as_record).collect();
         if let Err(e) = verify_chain(&start, &records) {
